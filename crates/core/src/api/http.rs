@@ -1,0 +1,144 @@
+//! Headless dashboard on loopback: `GET /api/status`, `GET /api/events` (SSE) and the static `ui/`.
+//! Any local web page can send requests to loopback ports, so the `Host` header must name loopback
+//! (DNS-rebinding defence) and responses carry a strict CSP.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::engine::Engine;
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+pub fn router(engine: Engine, ui_dir: Option<PathBuf>) -> Router {
+    let mut router = Router::new()
+        .route("/api/status", get(status))
+        .route("/api/events", get(events))
+        .with_state(engine);
+    if let Some(dir) = ui_dir {
+        router = router.fallback_service(ServeDir::new(dir));
+    }
+    router
+        .layer(middleware::from_fn(loopback_host_only))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+/// Binds 127.0.0.1:`port` (0 = any free port) and serves until `shutdown` resolves.
+pub async fn serve(
+    router: Router,
+    port: u16,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %err, "dashboard server failed");
+        }
+    });
+    Ok((addr, task))
+}
+
+async fn status(State(engine): State<Engine>) -> impl IntoResponse {
+    Json(engine.status())
+}
+
+async fn events(
+    State(engine): State<Engine>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let mut receiver = engine.subscribe();
+    let stream = async_stream(move |yield_event| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => {
+                    let data = serde_json::to_string(&event).unwrap_or_default();
+                    if !yield_event(SseEvent::default().data(data)).await {
+                        return;
+                    }
+                }
+                // A slow dashboard skips ahead instead of slowing the engine down.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// A tiny generator: `body` pushes items through `yield_event`, which reports whether the client is still there.
+fn async_stream<F, Fut>(body: F) -> impl Stream<Item = Result<SseEvent, Infallible>>
+where
+    F: FnOnce(
+        Box<dyn Fn(SseEvent) -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>,
+    ) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::mpsc::channel::<SseEvent>(64);
+    let yield_event = Box::new(move |event: SseEvent| {
+        let sender = sender.clone();
+        Box::pin(async move { sender.send(event).await.is_ok() })
+            as futures_util::future::BoxFuture<'static, bool>
+    });
+    tokio::spawn(body(yield_event));
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|event| (Ok(event), receiver))
+    })
+}
+
+async fn loopback_host_only(request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if is_loopback_host(host) {
+        next.run(request).await
+    } else {
+        (StatusCode::FORBIDDEN, "Host must be a loopback name").into_response()
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn only_loopback_hosts_are_accepted() {
+        assert!(is_loopback_host("127.0.0.1:8765"));
+        assert!(is_loopback_host("localhost"));
+        assert!(is_loopback_host("[::1]:80"));
+        assert!(!is_loopback_host("evil.example:8765"));
+        assert!(!is_loopback_host("127.0.0.1.evil.example"));
+        assert!(!is_loopback_host(""));
+    }
+}

@@ -1,0 +1,5 @@
+//! The control surface the UI uses: a status snapshot, the live event stream, and (headless) the HTTP routes
+//! that serve both plus the static dashboard.
+
+pub mod http;
+pub mod status;

@@ -1,0 +1,240 @@
+//! The Stream client's callback handler. Frames are submitted to the store in arrival order on the socket's
+//! reader task; one sequencer task then awaits the commits *in that same order*, hands new messages to the
+//! conversation queues and ACKs. So per-conversation order is exactly arrival order, and no frame is ACKed
+//! before it is durable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+use tokio::sync::mpsc;
+
+use super::queues::ConversationQueues;
+use crate::api::status::ConversationSummary;
+use crate::dingtalk::stream::{
+    AckFrame, AckSender, BOT_MESSAGE_TOPIC, CallbackFrame, CallbackHandler,
+};
+use crate::dingtalk::{BotMessage, MessageContent};
+use crate::events::{Event, EventBus};
+use crate::metrics::Metrics;
+use crate::store::{InboxItem, InboxState, InsertOutcome, PendingInsert, Store};
+use crate::time::now_ms;
+
+/// Hot dedupe window in memory; the inbox's unique msgId is the authority (and survives restarts).
+const DEDUPE_TTL: Duration = Duration::from_secs(15 * 60);
+const DEDUPE_CAPACITY: u64 = 100_000;
+
+struct Submitted {
+    frame: CallbackFrame,
+    item: InboxItem,
+    pending: PendingInsert,
+    ack: AckSender,
+}
+
+pub struct Intake {
+    store: Store,
+    seen: Cache<String, ()>,
+    sequencer: mpsc::UnboundedSender<Submitted>,
+    metrics: Arc<Metrics>,
+    events: EventBus,
+}
+
+impl Intake {
+    /// Starts the sequencer task; it ends when the returned `Intake` (and every clone of its sender) is dropped.
+    pub fn start(
+        store: Store,
+        queues: ConversationQueues,
+        metrics: Arc<Metrics>,
+        events: EventBus,
+    ) -> Arc<Self> {
+        let seen = Cache::builder()
+            .max_capacity(DEDUPE_CAPACITY)
+            .time_to_live(DEDUPE_TTL)
+            .build();
+        let (sequencer, receiver) = mpsc::unbounded_channel();
+        let intake = Arc::new(Self {
+            store: store.clone(),
+            seen: seen.clone(),
+            sequencer,
+            metrics: metrics.clone(),
+            events: events.clone(),
+        });
+        tokio::spawn(sequence(receiver, store, queues, seen, metrics, events));
+        intake
+    }
+
+    /// Marks msgIds (e.g. replayed ones) as seen so their redeliveries are answered from memory.
+    pub fn remember(&self, msg_id: &str) {
+        self.seen.insert(msg_id.to_owned(), ());
+    }
+
+    fn reject(&self, reason: String) {
+        tracing::warn!(reason, "callback rejected");
+        self.metrics.rejected.inc();
+        self.events.publish(Event::FrameRejected { reason });
+    }
+
+    fn ack_now(&self, ack: &AckSender, frame: &CallbackFrame, msg_id: &str) {
+        if ack.send(AckFrame::callback_ok(&frame.message_id)) {
+            acked(&self.metrics, &self.events, frame, msg_id);
+        }
+    }
+}
+
+impl CallbackHandler for Intake {
+    fn on_callback(&self, frame: CallbackFrame, ack: AckSender) {
+        if frame.topic != BOT_MESSAGE_TOPIC {
+            self.reject(format!("unsubscribed CALLBACK topic `{}`", frame.topic));
+            ack.send(AckFrame::not_found(&frame.message_id));
+            return;
+        }
+        let message = match BotMessage::decode(&frame.data) {
+            Ok(message) => message,
+            Err(err) => {
+                // ACK anyway: a frame that cannot be decoded now never will be; resending it helps nobody.
+                self.reject(format!("{err} (frame {})", frame.message_id));
+                ack.send(AckFrame::callback_ok(&frame.message_id));
+                return;
+            }
+        };
+        if self.seen.contains_key(&message.msg_id) {
+            self.metrics.duplicates.inc();
+            self.events.publish(Event::DuplicateDropped {
+                msg_id: message.msg_id.clone(),
+            });
+            self.ack_now(&ack, &frame, &message.msg_id);
+            return;
+        }
+        let item = InboxItem::new(message, now_ms());
+        match self.store.submit_inbound(item.clone()) {
+            Ok(pending) => {
+                let _ = self.sequencer.send(Submitted {
+                    frame,
+                    item,
+                    pending,
+                    ack,
+                });
+            }
+            // Not ACKed: the server redelivers and we try again.
+            Err(err) => {
+                tracing::error!(code = err.code(), error = %err, "cannot persist inbound message")
+            }
+        }
+    }
+}
+
+async fn sequence(
+    mut receiver: mpsc::UnboundedReceiver<Submitted>,
+    store: Store,
+    queues: ConversationQueues,
+    seen: Cache<String, ()>,
+    metrics: Arc<Metrics>,
+    events: EventBus,
+) {
+    while let Some(Submitted {
+        frame,
+        mut item,
+        pending,
+        ack,
+    }) = receiver.recv().await
+    {
+        let msg_id = item.message.msg_id.clone();
+        match pending.await {
+            Ok(Ok(InsertOutcome::Inserted { seq })) => {
+                item.seq = seq;
+                seen.insert(msg_id.clone(), ());
+                accepted(&item, &metrics, &events);
+                if item.message.is_for_agent() {
+                    queues.enqueue(item);
+                } else {
+                    settle_without_agent(&store, &item, &metrics, &events);
+                }
+            }
+            Ok(Ok(InsertOutcome::Duplicate)) => {
+                seen.insert(msg_id.clone(), ());
+                metrics.duplicates.inc();
+                events.publish(Event::DuplicateDropped {
+                    msg_id: msg_id.clone(),
+                });
+            }
+            Ok(Err(err)) => {
+                tracing::error!(code = err.code(), error = %err, msg_id, "inbound message not persisted; leaving it un-ACKed");
+                continue;
+            }
+            Err(_) => {
+                tracing::error!(msg_id, "store writer stopped; leaving message un-ACKed");
+                continue;
+            }
+        }
+        if ack.send(AckFrame::callback_ok(&frame.message_id)) {
+            acked(&metrics, &events, &frame, &msg_id);
+        }
+    }
+}
+
+fn acked(metrics: &Metrics, events: &EventBus, frame: &CallbackFrame, msg_id: &str) {
+    let latency = frame.arrived.elapsed();
+    metrics.record_ack(latency);
+    events.publish(Event::Acked {
+        msg_id: msg_id.to_owned(),
+        latency_us: latency.as_micros() as u64,
+    });
+}
+
+fn accepted(item: &InboxItem, metrics: &Metrics, events: &EventBus) {
+    let message = &item.message;
+    metrics.received.inc();
+    metrics.stream_message_counted(item.received_at_ms);
+    metrics.conversation_seen(ConversationSummary {
+        conversation_id: message.conversation_id.clone(),
+        title: message.display_title(),
+        kind: message.conversation_kind.as_str().into(),
+        last_message_at_ms: item.received_at_ms,
+        last_preview: message.preview(),
+        messages: 0,
+    });
+    tracing::info!(
+        msg_id = message.msg_id,
+        conversation = message.conversation_id,
+        msgtype = message.msgtype,
+        "message received"
+    );
+    events.publish(Event::MessageReceived {
+        msg_id: message.msg_id.clone(),
+        conversation_id: message.conversation_id.clone(),
+        conversation_title: message.conversation_title.clone(),
+        sender_nick: message.sender_nick.clone(),
+        msgtype: message.msgtype.clone(),
+        preview: message.preview(),
+        at_ms: item.received_at_ms,
+    });
+}
+
+/// Messages the agent must not see: a 20001 quota notice, or a type DingTalk itself could not deliver.
+fn settle_without_agent(store: &Store, item: &InboxItem, metrics: &Metrics, events: &EventBus) {
+    let message = &item.message;
+    match &message.content {
+        MessageContent::QuotaExhausted { note } => {
+            tracing::warn!(
+                conversation = message.conversation_id,
+                note,
+                "DingTalk quota exhausted (20001)"
+            );
+            metrics.set_quota_exhausted();
+            events.publish(Event::QuotaExhausted {
+                conversation_id: message.conversation_id.clone(),
+                message: note.clone(),
+            });
+        }
+        other => {
+            tracing::info!(msg_id = message.msg_id, content = ?other, "message type not passed to the agent")
+        }
+    }
+    let store = store.clone();
+    let msg_id = message.msg_id.clone();
+    tokio::spawn(async move {
+        if let Err(err) = store.set_state(&msg_id, InboxState::Done, None).await {
+            tracing::error!(code = err.code(), error = %err, "cannot settle message");
+        }
+    });
+}

@@ -1,0 +1,196 @@
+//! Per-conversation FIFO queues with a global limit on concurrent agent turns. Each conversation with work
+//! has exactly one worker task, so its messages are handled strictly in order, while a slow conversation only
+//! ever holds one of the global permits and never stalls the others.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::status::{ConversationQueue, QueueStatus};
+use crate::events::{Event, EventBus};
+use crate::store::InboxItem;
+
+#[async_trait]
+pub trait ItemProcessor: Send + Sync + 'static {
+    /// Handles one message to completion (including its own retries). Returning ends the item's turn.
+    async fn process(&self, item: InboxItem, cancel: CancellationToken);
+}
+
+#[derive(Default)]
+struct QueueState {
+    queues: HashMap<String, VecDeque<InboxItem>>,
+    /// Conversations that currently have a worker.
+    active: HashSet<String>,
+    waiting: usize,
+    in_flight: usize,
+}
+
+struct Inner {
+    state: Mutex<QueueState>,
+    permits: Arc<Semaphore>,
+    processor: Arc<dyn ItemProcessor>,
+    events: EventBus,
+    cancel: CancellationToken,
+    idle: Notify,
+}
+
+#[derive(Clone)]
+pub struct ConversationQueues {
+    inner: Arc<Inner>,
+}
+
+impl ConversationQueues {
+    pub fn new(
+        max_concurrent: usize,
+        processor: Arc<dyn ItemProcessor>,
+        events: EventBus,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(QueueState::default()),
+                permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+                processor,
+                events,
+                cancel,
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn enqueue(&self, item: InboxItem) {
+        if self.inner.cancel.is_cancelled() {
+            // Shutting down: the item stays `queued` in the inbox and is replayed on the next start.
+            return;
+        }
+        let conversation = item.message.conversation_id.clone();
+        let (depth, total, start_worker) = {
+            let mut state = lock(&self.inner.state);
+            let queue = state.queues.entry(conversation.clone()).or_default();
+            queue.push_back(item);
+            let depth = queue.len();
+            state.waiting += 1;
+            let start_worker = state.active.insert(conversation.clone());
+            (depth, state.waiting, start_worker)
+        };
+        self.inner.events.publish(Event::QueueDepth {
+            conversation_id: conversation.clone(),
+            depth,
+            total,
+        });
+        if start_worker {
+            tokio::spawn(worker(self.inner.clone(), conversation));
+        }
+    }
+
+    pub fn status(&self) -> QueueStatus {
+        let state = lock(&self.inner.state);
+        let mut conversations: Vec<ConversationQueue> = state
+            .queues
+            .iter()
+            .filter(|(_, queue)| !queue.is_empty())
+            .map(|(id, queue)| ConversationQueue {
+                conversation_id: id.clone(),
+                depth: queue.len(),
+            })
+            .collect();
+        conversations.sort_by(|a, b| {
+            b.depth
+                .cmp(&a.depth)
+                .then_with(|| a.conversation_id.cmp(&b.conversation_id))
+        });
+        QueueStatus {
+            total_depth: state.waiting,
+            in_flight: state.in_flight,
+            conversations,
+        }
+    }
+
+    /// Resolves when nothing is queued or running.
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            {
+                let state = lock(&self.inner.state);
+                if state.waiting == 0 && state.in_flight == 0 {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Resolves when no turn is running (queued items may remain: they stay `queued` in the inbox).
+    pub async fn wait_no_turn_running(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            if lock(&self.inner.state).in_flight == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+fn lock(state: &Mutex<QueueState>) -> MutexGuard<'_, QueueState> {
+    // A panic inside a critical section leaves plain counters behind; keep serving rather than cascade.
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn worker(inner: Arc<Inner>, conversation: String) {
+    loop {
+        let permit = tokio::select! {
+            _ = inner.cancel.cancelled() => None,
+            permit = inner.permits.clone().acquire_owned() => permit.ok(),
+        };
+        let next = {
+            let mut state = lock(&inner.state);
+            let item = permit
+                .as_ref()
+                .and_then(|_| state.queues.get_mut(&conversation))
+                .and_then(VecDeque::pop_front);
+            match item {
+                Some(item) => {
+                    state.waiting -= 1;
+                    state.in_flight += 1;
+                    let depth = state.queues.get(&conversation).map_or(0, VecDeque::len);
+                    Some((item, depth, state.waiting))
+                }
+                None => {
+                    if permit.is_none() {
+                        // Cancelled: forget what is left in memory; it is still `queued` on disk.
+                        let dropped = state.queues.remove(&conversation).map_or(0, |q| q.len());
+                        state.waiting -= dropped;
+                    } else {
+                        state.queues.remove(&conversation);
+                    }
+                    state.active.remove(&conversation);
+                    if state.waiting == 0 && state.in_flight == 0 {
+                        inner.idle.notify_waiters();
+                    }
+                    None
+                }
+            }
+        };
+        let Some((item, depth, total)) = next else {
+            return;
+        };
+        inner.events.publish(Event::QueueDepth {
+            conversation_id: conversation.clone(),
+            depth,
+            total,
+        });
+        inner.processor.process(item, inner.cancel.clone()).await;
+        drop(permit);
+        let mut state = lock(&inner.state);
+        state.in_flight -= 1;
+        if state.in_flight == 0 {
+            inner.idle.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The settings file schema. Every field has a default so an empty (or missing) file is a valid configuration.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("[CONFIG_IO] cannot read settings file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("[CONFIG_PARSE] settings file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "[CONFIG_SECRET] settings file {path} contains `{key}`: secrets belong in the keychain or env, not the file"
+    )]
+    SecretInFile { path: PathBuf, key: String },
+}
+
+impl ConfigError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "CONFIG_IO",
+            Self::Parse { .. } => "CONFIG_PARSE",
+            Self::SecretInFile { .. } => "CONFIG_SECRET",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub dingtalk: DingTalkSettings,
+    pub stream: StreamSettings,
+    pub bridge: BridgeSettings,
+    pub dashboard: DashboardSettings,
+    pub quota: QuotaSettings,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DingTalkSettings {
+    /// New OpenAPI base (gateway, tokens, robot sends). Point it at `dingtalk-sim` or a proxy.
+    pub api_base: String,
+    /// Old OpenAPI base (`oapi`).
+    pub oapi_base: String,
+    /// AppKey. Not secret, but may also come from `DINGTALK_CLIENT_ID`.
+    pub client_id: Option<String>,
+}
+
+impl Default for DingTalkSettings {
+    fn default() -> Self {
+        Self {
+            api_base: "https://api.dingtalk.com".into(),
+            oapi_base: "https://oapi.dingtalk.com".into(),
+            client_id: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamSettings {
+    /// First reconnect delay; doubles per failed attempt (with jitter) up to `backoff_max_ms`.
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    /// A socket that delivered no frame and no pong for this long is considered dead and replaced.
+    pub watchdog_idle_ms: u64,
+    /// HTTP timeout of the `connections/open` call (the Go SDK uses 5 s, Python 10 s).
+    pub open_timeout_ms: u64,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            backoff_initial_ms: 1_000,
+            backoff_max_ms: 60_000,
+            // The server pings about every 30 s; two missed pings means the socket is a zombie.
+            watchdog_idle_ms: 90_000,
+            open_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl StreamSettings {
+    pub fn backoff_initial(&self) -> Duration {
+        Duration::from_millis(self.backoff_initial_ms.max(1))
+    }
+    pub fn backoff_max(&self) -> Duration {
+        Duration::from_millis(self.backoff_max_ms.max(self.backoff_initial_ms))
+    }
+    pub fn watchdog_idle(&self) -> Duration {
+        Duration::from_millis(self.watchdog_idle_ms.max(100))
+    }
+    pub fn open_timeout(&self) -> Duration {
+        Duration::from_millis(self.open_timeout_ms.max(100))
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BridgeSettings {
+    /// How many agent turns may run at once across all conversations (one per conversation at most).
+    pub max_concurrent_turns: usize,
+    /// Delay before retrying an item whose agent turn or reply failed.
+    pub retry_delay_ms: u64,
+    /// Finished inbox rows are kept this long for dedupe and history, then purged.
+    pub inbox_retention_hours: u64,
+}
+
+impl Default for BridgeSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrent_turns: 4,
+            retry_delay_ms: 2_000,
+            inbox_retention_hours: 24 * 7,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// Loopback port of the headless dashboard (0 = pick a free one).
+    pub port: u16,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self { port: 8765 }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaSettings {
+    /// Webhook & Stream messages per calendar month (standard org: 3,000).
+    pub stream_budget: u64,
+    /// OpenAPI calls per calendar month (standard org: 5,000).
+    pub api_budget: u64,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        Self {
+            stream_budget: 3_000,
+            api_budget: 5_000,
+        }
+    }
+}
+
+/// Keys that must never appear in the settings file.
+const SECRET_KEYS: [&str; 4] = ["client_secret", "clientSecret", "app_secret", "token"];
+
+impl Config {
+    /// Reads the file if it exists (a missing file is the all-defaults configuration).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        if let Ok(value) = text.parse::<toml::Table>()
+            && let Some(key) = find_secret_key(&value)
+        {
+            return Err(ConfigError::SecretInFile {
+                path: path.to_path_buf(),
+                key,
+            });
+        }
+        toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: err.message().to_string(),
+        })
+    }
+
+    /// Applies `DINGTALK_CLIENT_ID`, `DINGBRIDGE_API_BASE`, `DINGBRIDGE_OAPI_BASE` from the environment.
+    pub fn with_env_overrides(mut self) -> Self {
+        if let Ok(id) = std::env::var("DINGTALK_CLIENT_ID")
+            && !id.is_empty()
+        {
+            self.dingtalk.client_id = Some(id);
+        }
+        if let Ok(base) = std::env::var("DINGBRIDGE_API_BASE")
+            && !base.is_empty()
+        {
+            self.dingtalk.api_base = base;
+        }
+        if let Ok(base) = std::env::var("DINGBRIDGE_OAPI_BASE")
+            && !base.is_empty()
+        {
+            self.dingtalk.oapi_base = base;
+        }
+        self
+    }
+}
+
+fn find_secret_key(table: &toml::Table) -> Option<String> {
+    for (key, value) in table {
+        if SECRET_KEYS.contains(&key.as_str()) {
+            return Some(key.clone());
+        }
+        if let toml::Value::Table(inner) = value
+            && let Some(found) = find_secret_key(inner)
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_default_configuration() {
+        let config = Config::parse("", Path::new("x.toml")).unwrap();
+        assert_eq!(config.dingtalk.api_base, "https://api.dingtalk.com");
+        assert_eq!(config.quota.stream_budget, 3_000);
+    }
+
+    #[test]
+    fn a_secret_in_the_file_is_refused_without_echoing_it() {
+        let err = Config::parse(
+            "[dingtalk]\nclient_secret = \"hunter2\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "CONFIG_SECRET");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported() {
+        let err = Config::parse("[stream]\nwatchdog = 3\n", Path::new("x.toml")).unwrap_err();
+        assert_eq!(err.code(), "CONFIG_PARSE");
+    }
+}

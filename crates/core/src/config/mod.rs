@@ -1,0 +1,11 @@
+//! Settings: a TOML file in the OS config dir (path overridable with `--config` / `DINGBRIDGE_CONFIG`) plus env
+//! overrides. Secrets are never read from or written to this file: they come through `secrets::SecretStore`.
+
+mod file;
+mod paths;
+
+pub use file::{
+    BridgeSettings, Config, ConfigError, DashboardSettings, DingTalkSettings, QuotaSettings,
+    StreamSettings,
+};
+pub use paths::{default_config_path, default_data_dir};

@@ -1,0 +1,8 @@
+//! Everything that speaks DingTalk's wire protocols: the Stream gateway client, bot message decoding and
+//! (later) the OpenAPI token manager, sends, contacts, docs and cards.
+
+mod bot_message;
+pub mod send;
+pub mod stream;
+
+pub use bot_message::{BotMessage, ConversationKind, DecodeError, MessageContent};

@@ -1,0 +1,229 @@
+//! One WebSocket to the Stream gateway: a reader loop (this task) and a writer task fed by a channel, so
+//! pongs and ACKs written from other tasks never interleave.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use super::frames::{AckFrame, DownFrame, FrameKind};
+use super::handler::{AckSender, CallbackFrame, CallbackHandler};
+use crate::events::{Event, EventBus};
+use crate::metrics::Metrics;
+
+pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a socket the server asked to `disconnect` is kept reading (ACKing stragglers) before we close it.
+/// The server closes it itself after ~10 s (protocol notes §2.5).
+const DRAIN_GRACE: Duration = Duration::from_secs(15);
+
+#[derive(Debug)]
+pub(super) enum ConnectionEnd {
+    /// The server closed the socket (normally, or after `disconnect`).
+    Closed(String),
+    /// Read/write error.
+    Failed(String),
+    /// No frame and no pong within the watchdog window: a zombie socket.
+    Idle(Duration),
+    /// Shutdown.
+    Cancelled,
+}
+
+pub(super) struct ConnectionContext {
+    pub id: u64,
+    pub handler: Arc<dyn CallbackHandler>,
+    pub metrics: Arc<Metrics>,
+    pub events: EventBus,
+    pub watchdog_idle: Duration,
+    pub cancel: CancellationToken,
+    /// Tells the supervisor that the server asked this connection to go away (make-before-break).
+    pub disconnect_requested: mpsc::UnboundedSender<u64>,
+}
+
+/// Outcome of one connection's life, for the supervisor's backoff decision.
+pub(super) struct ConnectionReport {
+    pub end: ConnectionEnd,
+    pub callbacks: u64,
+    pub lived: Duration,
+}
+
+pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionReport {
+    let started = Instant::now();
+    let (mut sink, mut stream) = socket.split();
+    let (outgoing, mut queue) = mpsc::unbounded_channel::<Message>();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = queue.recv().await {
+            let closing = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+    });
+    let ack = AckSender {
+        outgoing: outgoing.clone(),
+    };
+    let mut reader = Reader {
+        ctx: &ctx,
+        ack,
+        callbacks: 0,
+        drain_deadline: None,
+    };
+    let mut last_rx = Instant::now();
+    let mut pinged = false;
+    let mut tick = tokio::time::interval((ctx.watchdog_idle / 4).max(Duration::from_millis(25)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let end = loop {
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => {
+                let _ = outgoing.send(Message::Close(None));
+                break ConnectionEnd::Cancelled;
+            }
+            next = stream.next() => match next {
+                None => break ConnectionEnd::Closed("server closed the socket".into()),
+                Some(Err(err)) => break ConnectionEnd::Failed(err.to_string()),
+                Some(Ok(message)) => {
+                    last_rx = Instant::now();
+                    pinged = false;
+                    match message {
+                        Message::Text(text) => reader.on_text(text.as_str()),
+                        Message::Close(frame) => {
+                            let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                            break ConnectionEnd::Closed(format!("server sent close {reason}").trim_end().to_owned());
+                        }
+                        // Pings are answered by tungstenite itself; pongs only prove liveness.
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                        Message::Binary(bytes) => {
+                            tracing::warn!(connection = ctx.id, len = bytes.len(), "ignoring binary frame");
+                        }
+                    }
+                }
+            },
+            _ = tick.tick() => {
+                let idle = last_rx.elapsed();
+                if idle >= ctx.watchdog_idle {
+                    break ConnectionEnd::Idle(idle);
+                }
+                // Half the window silent: ask the peer for a pong before declaring it dead.
+                if idle >= ctx.watchdog_idle / 2 && !pinged {
+                    pinged = true;
+                    let _ = outgoing.send(Message::Ping(Vec::new().into()));
+                }
+                if reader.drain_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                    let _ = outgoing.send(Message::Close(None));
+                    break ConnectionEnd::Closed("drained after disconnect".into());
+                }
+            }
+        }
+    };
+    let callbacks = reader.callbacks;
+    drop(reader);
+    drop(outgoing);
+    if matches!(end, ConnectionEnd::Cancelled) {
+        // Let the close frame (and any last ACKs) go out, but never hang shutdown on a dead peer.
+        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+    } else {
+        writer.abort();
+    }
+    ConnectionReport {
+        end,
+        callbacks,
+        lived: started.elapsed(),
+    }
+}
+
+struct Reader<'a> {
+    ctx: &'a ConnectionContext,
+    ack: AckSender,
+    callbacks: u64,
+    drain_deadline: Option<Instant>,
+}
+
+impl Reader<'_> {
+    fn on_text(&mut self, text: &str) {
+        self.ctx.metrics.frame_seen();
+        let frame = match DownFrame::parse(text) {
+            Ok(frame) => frame,
+            Err(err) => {
+                self.reject(&err.to_string());
+                // ACK what we can identify so the server stops resending a frame that will never parse.
+                if let Some(message_id) = err.message_id() {
+                    self.ack.send(AckFrame::callback_ok(message_id));
+                }
+                return;
+            }
+        };
+        match frame.kind {
+            FrameKind::System => self.on_system(&frame),
+            FrameKind::Callback => self.on_callback(frame),
+            FrameKind::Event => {
+                if let Some(message_id) = frame.message_id() {
+                    self.ack.send(AckFrame::event_ok(message_id));
+                }
+            }
+            FrameKind::Other(ref kind) => {
+                self.reject(&format!("unknown frame type `{kind}`"));
+                if let Some(message_id) = frame.message_id() {
+                    self.ack.send(AckFrame::not_found(message_id));
+                }
+            }
+        }
+    }
+
+    fn on_system(&mut self, frame: &DownFrame) {
+        match frame.topic() {
+            "ping" => match frame.message_id() {
+                Some(message_id) => {
+                    self.ack.send(AckFrame::pong(message_id, &frame.data));
+                }
+                None => self.reject("ping without messageId"),
+            },
+            "disconnect" => {
+                tracing::info!(connection = self.ctx.id, data = %frame.data, "server requested disconnect");
+                if self.drain_deadline.is_none() {
+                    self.drain_deadline = Some(Instant::now() + DRAIN_GRACE);
+                    let _ = self.ctx.disconnect_requested.send(self.ctx.id);
+                }
+            }
+            // Informational; never gate readiness on REGISTERED (it is not always sent).
+            "KEEPALIVE" | "CONNECTED" | "REGISTERED" => {}
+            other => tracing::debug!(
+                connection = self.ctx.id,
+                topic = other,
+                "ignoring SYSTEM topic"
+            ),
+        }
+    }
+
+    fn on_callback(&mut self, frame: DownFrame) {
+        let Some(message_id) = frame.message_id().map(str::to_owned) else {
+            self.reject("CALLBACK without messageId");
+            return;
+        };
+        self.callbacks += 1;
+        let topic = frame.topic().to_owned();
+        self.ctx.handler.on_callback(
+            CallbackFrame {
+                message_id,
+                topic,
+                headers: frame.headers,
+                data: frame.data,
+                arrived: Instant::now(),
+            },
+            self.ack.clone(),
+        );
+    }
+
+    fn reject(&self, reason: &str) {
+        tracing::warn!(connection = self.ctx.id, reason, "rejected frame");
+        self.ctx.metrics.rejected.inc();
+        self.ctx.events.publish(Event::FrameRejected {
+            reason: reason.to_owned(),
+        });
+    }
+}

@@ -1,0 +1,109 @@
+//! One broadcast bus of typed events. The UI (Tauri emit or HTTP SSE), the MCP stats tools and the logs
+//! all subscribe to it; producers never block on slow subscribers (lagging receivers skip ahead).
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// State of the DingTalk Stream connection as the user sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Not started, or stopped on shutdown.
+    Stopped,
+    /// Asking the gateway for a ticket / opening the WebSocket.
+    Connecting,
+    /// A socket is open and frames flow.
+    Connected,
+    /// The last socket failed; waiting out the backoff before the next attempt.
+    Backoff,
+}
+
+/// Everything that happens in the engine that someone outside it may want to show or count.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    ConnectionChanged {
+        state: ConnectionState,
+        reconnects: u64,
+        /// Why the state changed (e.g. "disconnect requested by server", "watchdog: no frame for 30s").
+        reason: String,
+    },
+    MessageReceived {
+        msg_id: String,
+        conversation_id: String,
+        conversation_title: Option<String>,
+        sender_nick: String,
+        msgtype: String,
+        preview: String,
+        at_ms: i64,
+    },
+    /// A redelivered or duplicated callback that was recognised and not passed on again.
+    DuplicateDropped { msg_id: String },
+    /// The frame was persisted and ACKed; `latency_us` is frame arrival → ACK written.
+    Acked { msg_id: String, latency_us: u64 },
+    /// A frame that could not be understood; it was ACKed (so the server stops resending) and logged.
+    FrameRejected { reason: String },
+    /// DingTalk delivered a bot message without content because the org's monthly quota is used up (20001).
+    QuotaExhausted {
+        conversation_id: String,
+        message: String,
+    },
+    QueueDepth {
+        conversation_id: String,
+        depth: usize,
+        total: usize,
+    },
+    AgentStarted {
+        msg_id: String,
+        conversation_id: String,
+    },
+    AgentReplied {
+        msg_id: String,
+        conversation_id: String,
+        preview: String,
+        duration_ms: u64,
+    },
+    AgentFailed {
+        msg_id: String,
+        conversation_id: String,
+        error: String,
+    },
+    ReplySent {
+        msg_id: String,
+        conversation_id: String,
+        bytes: usize,
+    },
+    ReplyFailed {
+        msg_id: String,
+        conversation_id: String,
+        error: String,
+    },
+}
+
+/// Cheap-to-clone publisher/subscriber handle.
+#[derive(Clone, Debug)]
+pub struct EventBus {
+    sender: broadcast::Sender<Event>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        let (sender, _) = broadcast::channel(capacity);
+        Self { sender }
+    }
+
+    /// Publish to every current subscriber; having none is normal (headless, no dashboard open).
+    pub fn publish(&self, event: Event) {
+        let _ = self.sender.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new(4096)
+    }
+}

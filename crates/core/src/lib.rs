@@ -1,0 +1,17 @@
+//! DingBridge engine: DingTalk Stream client, durable inbound pipeline, agent bridge and dashboard API.
+//! No Tauri dependency: the desktop shell and the headless daemon are thin layers over [`Engine`].
+
+pub mod agent;
+pub mod api;
+pub mod bridge;
+pub mod config;
+pub mod dingtalk;
+pub mod engine;
+pub mod events;
+pub mod metrics;
+pub mod secrets;
+pub mod store;
+pub mod time;
+
+pub use engine::{Credentials, Engine, EngineError, EngineOptions};
+pub use events::{ConnectionState, Event, EventBus};

@@ -1,0 +1,143 @@
+//! SQLite store (WAL). One writer thread owns the write connection and commits whatever requests are waiting in
+//! one transaction (group commit), so a burst of frames costs one fsync per batch, not per frame, and every
+//! caller still learns only after its row is durable. Reads use a second connection (WAL readers never block
+//! the writer).
+
+mod error;
+mod inbox;
+mod reader;
+mod schema;
+mod writer;
+
+pub use error::StoreError;
+pub use inbox::{InboxItem, InboxState, InsertOutcome};
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::api::status::ConversationSummary;
+use writer::{WriteCommand, WriterHandle};
+
+/// Outcome of a submitted insert, available once its batch committed.
+pub type PendingInsert = oneshot::Receiver<Result<InsertOutcome, StoreError>>;
+
+/// Cheap-to-clone handle on the database.
+#[derive(Clone)]
+pub struct Store {
+    writer: WriterHandle,
+    reader: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) `<data_dir>/dingbridge.db` and runs migrations.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join("dingbridge.db");
+        let write_conn = schema::open(&path)?;
+        schema::migrate(&write_conn)?;
+        let read_conn = schema::open(&path)?;
+        Ok(Self {
+            writer: writer::spawn(write_conn)?,
+            reader: Arc::new(Mutex::new(read_conn)),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Durably records an inbound message unless its msgId is already known.
+    pub async fn insert_inbound(&self, item: InboxItem) -> Result<InsertOutcome, StoreError> {
+        self.submit_inbound(item)?
+            .await
+            .map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Queues the insert *now* (so submission order is commit order) and returns the receiver of its outcome.
+    pub fn submit_inbound(&self, item: InboxItem) -> Result<PendingInsert, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriteCommand::InsertInbound {
+            item: Box::new(item),
+            reply,
+        })?;
+        Ok(rx)
+    }
+
+    pub async fn set_state(
+        &self,
+        msg_id: &str,
+        state: InboxState,
+        error: Option<String>,
+    ) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriteCommand::SetState {
+            msg_id: msg_id.to_owned(),
+            state,
+            error,
+            reply,
+        })?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    pub async fn purge_finished_before(&self, before_ms: i64) -> Result<usize, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .send(WriteCommand::PurgeFinished { before_ms, reply })?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Items that were persisted but not finished (the daemon stopped or crashed): replayed on start.
+    pub async fn unfinished(&self) -> Result<Vec<InboxItem>, StoreError> {
+        self.read(reader::unfinished).await
+    }
+
+    pub async fn state_of(&self, msg_id: &str) -> Result<Option<InboxState>, StoreError> {
+        let msg_id = msg_id.to_owned();
+        self.read(move |conn| reader::state_of(conn, &msg_id)).await
+    }
+
+    /// Conversation directory, newest first.
+    pub async fn conversations(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.read(move |conn| reader::conversations(conn, limit))
+            .await
+    }
+
+    /// Value of a monthly counter, e.g. ("2026-11", "stream_messages").
+    pub async fn counter(&self, month: &str, name: &str) -> Result<u64, StoreError> {
+        let (month, name) = (month.to_owned(), name.to_owned());
+        self.read(move |conn| reader::counter(conn, &month, &name))
+            .await
+    }
+
+    /// Waits until every write sent so far is committed, then stops the writer thread.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriteCommand::Shutdown { reply })?;
+        rx.await.map_err(|_| StoreError::WriterGone)
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().map_err(|_| StoreError::Poisoned)?;
+            f(&conn)
+        })
+        .await
+        .map_err(|_| StoreError::WriterGone)?
+    }
+}

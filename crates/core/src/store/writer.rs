@@ -1,0 +1,238 @@
+use std::sync::mpsc;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::StoreError;
+use super::inbox::{InboxItem, InboxState, InsertOutcome};
+use crate::time::{month_of, now_ms};
+
+pub(super) enum WriteCommand {
+    InsertInbound {
+        item: Box<InboxItem>,
+        reply: oneshot::Sender<Result<InsertOutcome, StoreError>>,
+    },
+    SetState {
+        msg_id: String,
+        state: InboxState,
+        error: Option<String>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    PurgeFinished {
+        before_ms: i64,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+#[derive(Clone)]
+pub(super) struct WriterHandle {
+    sender: mpsc::Sender<WriteCommand>,
+}
+
+impl WriterHandle {
+    pub(super) fn send(&self, command: WriteCommand) -> Result<(), StoreError> {
+        self.sender
+            .send(command)
+            .map_err(|_| StoreError::WriterGone)
+    }
+}
+
+pub(super) fn spawn(conn: Connection) -> Result<WriterHandle, StoreError> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("dingbridge-store-writer".into())
+        .spawn(move || run(conn, receiver))
+        .map_err(|source| StoreError::Io {
+            path: "store writer thread".into(),
+            source,
+        })?;
+    Ok(WriterHandle { sender })
+}
+
+/// A reply that is sent only after the batch's transaction committed.
+enum Pending {
+    Insert(
+        oneshot::Sender<Result<InsertOutcome, StoreError>>,
+        InsertOutcome,
+    ),
+    Unit(oneshot::Sender<Result<(), StoreError>>),
+    Count(oneshot::Sender<Result<usize, StoreError>>, usize),
+}
+
+fn run(mut conn: Connection, receiver: mpsc::Receiver<WriteCommand>) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        // Group commit: take everything already waiting (bounded so one batch cannot grow forever).
+        while batch.len() < 512 {
+            match receiver.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+        let mut shutdown = None;
+        let result = apply_batch(&mut conn, batch, &mut shutdown);
+        if let Err(err) = result {
+            tracing::error!(code = err.code(), error = %err, "store batch failed");
+        }
+        if let Some(reply) = shutdown {
+            let _ = reply.send(());
+            return;
+        }
+    }
+}
+
+fn apply_batch(
+    conn: &mut Connection,
+    batch: Vec<WriteCommand>,
+    shutdown: &mut Option<oneshot::Sender<()>>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let mut pending = Vec::with_capacity(batch.len());
+    for command in batch {
+        match command {
+            WriteCommand::InsertInbound { item, reply } => match insert_inbound(&tx, &item) {
+                Ok(outcome) => pending.push(Pending::Insert(reply, outcome)),
+                Err(err) => {
+                    let _ = reply.send(Err(err));
+                }
+            },
+            WriteCommand::SetState {
+                msg_id,
+                state,
+                error,
+                reply,
+            } => match set_state(&tx, &msg_id, state, error.as_deref()) {
+                Ok(()) => pending.push(Pending::Unit(reply)),
+                Err(err) => {
+                    let _ = reply.send(Err(err));
+                }
+            },
+            WriteCommand::PurgeFinished { before_ms, reply } => {
+                match tx.execute(
+                    "DELETE FROM inbox WHERE state != 'queued' AND finished_at_ms < ?1",
+                    params![before_ms],
+                ) {
+                    Ok(count) => pending.push(Pending::Count(reply, count)),
+                    Err(err) => {
+                        let _ = reply.send(Err(err.into()));
+                    }
+                }
+            }
+            WriteCommand::Shutdown { reply } => *shutdown = Some(reply),
+        }
+    }
+    match tx.commit() {
+        Ok(()) => {
+            for reply in pending {
+                match reply {
+                    Pending::Insert(tx, outcome) => {
+                        let _ = tx.send(Ok(outcome));
+                    }
+                    Pending::Unit(tx) => {
+                        let _ = tx.send(Ok(()));
+                    }
+                    Pending::Count(tx, count) => {
+                        let _ = tx.send(Ok(count));
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(err) => {
+            // Nothing in this batch is durable: every caller hears so (their frames stay un-ACKed and are redelivered).
+            let message = err.to_string();
+            for reply in pending {
+                let failure = || StoreError::Decode(format!("commit failed: {message}"));
+                match reply {
+                    Pending::Insert(tx, _) => {
+                        let _ = tx.send(Err(failure()));
+                    }
+                    Pending::Unit(tx) => {
+                        let _ = tx.send(Err(failure()));
+                    }
+                    Pending::Count(tx, _) => {
+                        let _ = tx.send(Err(failure()));
+                    }
+                }
+            }
+            Err(err.into())
+        }
+    }
+}
+
+fn insert_inbound(
+    tx: &rusqlite::Transaction<'_>,
+    item: &InboxItem,
+) -> Result<InsertOutcome, StoreError> {
+    let message = &item.message;
+    let json = serde_json::to_string(message).map_err(|err| StoreError::Decode(err.to_string()))?;
+    let changed = tx.execute(
+        "INSERT OR IGNORE INTO inbox (msg_id, conversation_id, received_at_ms, state, message_json)
+         VALUES (?1, ?2, ?3, 'queued', ?4)",
+        params![
+            message.msg_id,
+            message.conversation_id,
+            item.received_at_ms,
+            json
+        ],
+    )?;
+    if changed == 0 {
+        return Ok(InsertOutcome::Duplicate);
+    }
+    let seq = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO conversations (conversation_id, title, kind, last_message_at_ms, last_preview, messages)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1)
+         ON CONFLICT(conversation_id) DO UPDATE SET
+            title = excluded.title, kind = excluded.kind,
+            last_message_at_ms = excluded.last_message_at_ms,
+            last_preview = excluded.last_preview, messages = messages + 1",
+        params![
+            message.conversation_id,
+            message.display_title(),
+            message.conversation_kind.as_str(),
+            item.received_at_ms,
+            message.preview(),
+        ],
+    )?;
+    bump_counter(tx, &month_of(item.received_at_ms), "stream_messages")?;
+    Ok(InsertOutcome::Inserted { seq })
+}
+
+fn set_state(
+    tx: &rusqlite::Transaction<'_>,
+    msg_id: &str,
+    state: InboxState,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    let finished = (state != InboxState::Queued).then(now_ms);
+    let attempts_delta = i64::from(state == InboxState::Queued);
+    let exists: Option<i64> = tx
+        .query_row(
+            "SELECT seq FROM inbox WHERE msg_id = ?1",
+            params![msg_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE inbox SET state = ?2, last_error = ?3, finished_at_ms = ?4, attempts = attempts + ?5
+         WHERE msg_id = ?1",
+        params![msg_id, state.as_str(), error, finished, attempts_delta],
+    )?;
+    Ok(())
+}
+
+fn bump_counter(tx: &rusqlite::Transaction<'_>, month: &str, name: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO counters (month, name, value) VALUES (?1, ?2, 1)
+         ON CONFLICT(month, name) DO UPDATE SET value = value + 1",
+        params![month, name],
+    )?;
+    Ok(())
+}

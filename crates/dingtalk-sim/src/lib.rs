@@ -1,0 +1,41 @@
+//! `dingtalk-sim`: a faithful DingTalk cloud on loopback for tests, the demo
+//! mode and benchmarks. It implements, from the protocol doc alone and without
+//! sharing code with the client:
+//!
+//! - the Stream gateway (`POST /v1.0/gateway/connections/open`, single-use
+//!   tickets) and WebSocket (`/connect`): SYSTEM ping/disconnect/KEEPALIVE,
+//!   bot CALLBACK delivery with per-connection ACK matching and redelivery;
+//! - access tokens (`POST /v1.0/oauth2/accessToken`);
+//! - the sessionWebhook reply channel (`POST /robot/sendBySession`), with the
+//!   20,000-byte and per-conversation rate limits;
+//! - fault injection and a JSON control API under `/_sim`.
+
+mod api_error;
+mod clock;
+mod config;
+mod connections;
+mod control;
+mod delivery;
+mod error;
+mod faults;
+pub mod frames;
+mod gateway;
+pub mod ids;
+mod message;
+mod oauth;
+pub mod payloads;
+mod router;
+mod sim;
+mod socket;
+mod state;
+mod stats;
+mod webhook;
+
+pub use config::SimConfig;
+pub use error::SimError;
+pub use faults::Faults;
+pub use ids::one_to_one_conversation_id;
+pub use message::{ConversationType, InjectContent, InjectMessage, ReceivedMessage, RichItem};
+pub use sim::Sim;
+pub use stats::SimStats;
+pub use webhook::{ERR_BAD_BODY, ERR_SESSION, ERR_TOO_FAST, ERR_TOO_LONG, MAX_BODY_BYTES};
