@@ -2,7 +2,9 @@
 // it speaks the W3C WebDriver protocol to tauri-driver with fetch.
 //
 //   cargo build -p dingbridge
-//   xvfb-run -a dbus-run-session -- node --test tests/e2e/
+//   xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- node --test tests/e2e/
+//
+// (The 24-bit screen matters: with xvfb-run's default 8-bit screen WebKit's screenshots come out stale.)
 //
 // Needs: `apt-get install -y webkit2gtk-driver xvfb` (WebKitWebDriver), `cargo install tauri-driver --locked`.
 // Env: DINGBRIDGE_BIN (default target/debug/dingbridge), TAURI_DRIVER (default tauri-driver on PATH).
@@ -56,7 +58,7 @@ async function waitFor(what, probe, timeoutMs = 15_000) {
 }
 
 before(async () => {
-  if (!process.env.DISPLAY) throw new Error('no DISPLAY: run under `xvfb-run -a dbus-run-session -- node --test tests/e2e/`');
+  if (!process.env.DISPLAY) throw new Error('no DISPLAY: run under `xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- node --test tests/e2e/`');
   driver = spawn(driverBin, ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
   driver.stdout.on('data', (chunk) => (driverLog += chunk));
   driver.stderr.on('data', (chunk) => (driverLog += chunk));

@@ -67,6 +67,7 @@ struct Inner {
     queues: ConversationQueues,
     stream_cancel: CancellationToken,
     queue_cancel: CancellationToken,
+    turn_abort: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -100,6 +101,7 @@ impl Engine {
             .map_err(|err| EngineError::Http(err.to_string()))?;
         let queue_cancel = CancellationToken::new();
         let stream_cancel = CancellationToken::new();
+        let turn_abort = CancellationToken::new();
         let processor = Arc::new(ReplyProcessor {
             agent,
             sender: WebhookSender::new(http.clone()),
@@ -113,6 +115,7 @@ impl Engine {
             processor,
             events.clone(),
             queue_cancel.clone(),
+            turn_abort.clone(),
         );
         let intake = Intake::start(
             store.clone(),
@@ -167,6 +170,7 @@ impl Engine {
                 queues,
                 stream_cancel,
                 queue_cancel,
+                turn_abort,
                 tasks: Mutex::new(tasks),
             }),
         })
@@ -214,12 +218,14 @@ impl Engine {
         }
     }
 
-    /// Graceful stop: close the DingTalk socket (no new frames), let running agent turns finish (bounded),
+    /// Graceful stop: close the DingTalk socket (no new frames), let running agent turns finish (bounded,
+    /// then aborted and left for replay),
     /// leave queued items in the inbox for the next start, flush and close the store.
     pub async fn shutdown(&self) {
         let inner = &self.inner;
         inner.stream_cancel.cancel();
         inner.queue_cancel.cancel();
+        // Frames that arrived just before the socket closed are persisted by now or will be redelivered.
         if tokio::time::timeout(DRAIN_TIMEOUT, inner.queues.wait_no_turn_running())
             .await
             .is_err()
@@ -227,6 +233,12 @@ impl Engine {
             tracing::warn!(
                 "agent turns still running at shutdown; they will be replayed on next start"
             );
+            inner.turn_abort.cancel();
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                inner.queues.wait_no_turn_running(),
+            )
+            .await;
         }
         let tasks = std::mem::take(&mut *inner.tasks.lock().await);
         for task in tasks {

@@ -16,6 +16,7 @@ use crate::store::InboxItem;
 #[async_trait]
 pub trait ItemProcessor: Send + Sync + 'static {
     /// Handles one message to completion (including its own retries). Returning ends the item's turn.
+    /// `abort` fires only when shutdown gave up waiting; the item must then stay `queued` for replay.
     async fn process(&self, item: InboxItem, cancel: CancellationToken);
 }
 
@@ -33,7 +34,10 @@ struct Inner {
     permits: Arc<Semaphore>,
     processor: Arc<dyn ItemProcessor>,
     events: EventBus,
+    /// Stops workers from starting new items (shutdown step 1).
     cancel: CancellationToken,
+    /// Aborts running turns (shutdown step 2, only after the drain timeout).
+    abort: CancellationToken,
     idle: Notify,
 }
 
@@ -48,6 +52,7 @@ impl ConversationQueues {
         processor: Arc<dyn ItemProcessor>,
         events: EventBus,
         cancel: CancellationToken,
+        abort: CancellationToken,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -56,6 +61,7 @@ impl ConversationQueues {
                 processor,
                 events,
                 cancel,
+                abort,
                 idle: Notify::new(),
             }),
         }
@@ -185,7 +191,7 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
             depth,
             total,
         });
-        inner.processor.process(item, inner.cancel.clone()).await;
+        inner.processor.process(item, inner.abort.clone()).await;
         drop(permit);
         let mut state = lock(&inner.state);
         state.in_flight -= 1;
