@@ -20,13 +20,22 @@ async fn a_burst_of_1000_messages_across_50_conversations_is_acked_within_100ms_
     let dir = tempfile::tempdir().unwrap();
     let agent = RecordingAgent::new();
     let engine = start_engine(engine_config(&sim), dir.path(), agent.clone()).await;
-    assert!(eventually(LONG, || engine.status().connection.state == dingbridge_core::ConnectionState::Connected).await);
+    assert!(
+        eventually(LONG, || engine.status().connection.state
+            == dingbridge_core::ConnectionState::Connected)
+        .await
+    );
 
     for n in 0..1000 {
-        sim.inject(InjectMessage::text_1to1(user(n % 50), "Burst", format!("message {n}")));
+        sim.inject(InjectMessage::text_1to1(
+            user(n % 50),
+            "Burst",
+            format!("message {n}"),
+        ));
     }
     assert!(
-        sim.wait_until(Duration::from_secs(60), |s| s.acks_received >= 1000).await,
+        sim.wait_until(Duration::from_secs(60), |s| s.acks_received >= 1000)
+            .await,
         "burst not fully ACKed: {:?}",
         sim.stats()
     );
@@ -34,9 +43,19 @@ async fn a_burst_of_1000_messages_across_50_conversations_is_acked_within_100ms_
     let wire_p99 = percentile(sim.ack_latencies(), 0.99);
     // Loose bounds (debug build, 2 shared cores); the benchmark measures precisely.
     eprintln!("frame→ACK p99: client {client_p99:?}, on the wire {wire_p99:?}");
-    assert!(client_p99 < Duration::from_millis(100), "frame→ACK p99 {client_p99:?}");
-    assert!(wire_p99 < Duration::from_millis(250), "simulator-observed ACK p99 {wire_p99:?}");
+    assert!(
+        client_p99 < Duration::from_millis(100),
+        "frame→ACK p99 {client_p99:?}"
+    );
+    assert!(
+        wire_p99 < Duration::from_millis(250),
+        "simulator-observed ACK p99 {wire_p99:?}"
+    );
     assert_eq!(sim.stats().redeliveries, 0, "a slow ACK caused redelivery");
-    assert!(eventually(LONG, || agent.count() == 1000).await, "agent saw {}", agent.count());
+    assert!(
+        eventually(LONG, || agent.count() == 1000).await,
+        "agent saw {}",
+        agent.count()
+    );
     engine.shutdown().await;
 }

@@ -4,7 +4,7 @@
 //   cargo build -p dingbridge
 //   xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- node --test tests/e2e/
 //
-// (The 24-bit screen matters: with xvfb-run's default 8-bit screen WebKit's screenshots come out stale.)
+// (A 24-bit screen; xvfb-run's default is 8-bit.)
 //
 // Needs: `apt-get install -y webkit2gtk-driver xvfb` (WebKitWebDriver), `cargo install tauri-driver --locked`.
 // Env: DINGBRIDGE_BIN (default target/debug/dingbridge), TAURI_DRIVER (default tauri-driver on PATH).
@@ -59,7 +59,12 @@ async function waitFor(what, probe, timeoutMs = 15_000) {
 
 before(async () => {
   if (!process.env.DISPLAY) throw new Error('no DISPLAY: run under `xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- node --test tests/e2e/`');
-  driver = spawn(driverBin, ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  driver = spawn(driverBin, ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Under Xvfb (software GL) WebKit's compositing mode made WebDriver screenshots show the first frame
+    // only; without it they are current. The app inherits this through tauri-driver.
+    env: { ...process.env, WEBKIT_DISABLE_COMPOSITING_MODE: process.env.WEBKIT_DISABLE_COMPOSITING_MODE ?? '1' },
+  });
   driver.stdout.on('data', (chunk) => (driverLog += chunk));
   driver.stderr.on('data', (chunk) => (driverLog += chunk));
   driver.once('error', (error) => (driverLog += `spawn failed: ${error.message}\n`));

@@ -92,7 +92,10 @@ impl RecordingAgent {
     }
 
     pub fn set_delay(&self, conversation_id: &str, delay: Duration) {
-        self.delays.lock().unwrap().insert(conversation_id.into(), delay);
+        self.delays
+            .lock()
+            .unwrap()
+            .insert(conversation_id.into(), delay);
     }
 
     pub fn requests(&self) -> Vec<AgentRequest> {

@@ -205,6 +205,34 @@ test('markup in messages is shown as text, never executed', async (t) => {
   assert.equal(await page.evaluate(() => globalThis.__xss ?? null), null, 'no script from message text ran');
 });
 
+test('quota warning, exhausted quota and a broken connection are shown as such', async () => {
+  // The demo never gets there, so a second tab rewrites the daemon's real snapshot on its way in.
+  const variants = [
+    { quota: { stream_used: 2_500, stream_budget: 3_000, exhausted: false }, level: 'warn', state: 'backoff', error: 'gateway: HTTP 503' },
+    { quota: { stream_used: 3_000, stream_budget: 3_000, exhausted: true }, level: 'exhausted', state: 'stopped', error: null },
+  ];
+  for (const variant of variants) {
+    const tab = await context.newPage();
+    tab.on('pageerror', (error) => consoleErrors.push(`page error (variant tab): ${error.message}`));
+    await tab.route('**/api/status', async (route) => {
+      const response = await route.fetch();
+      const status = await response.json();
+      Object.assign(status.quota, variant.quota);
+      Object.assign(status.connection, { state: variant.state, last_error: variant.error });
+      await route.fulfill({ response, json: status });
+    });
+    await tab.goto(dashboardUrl, { waitUntil: 'load' });
+    await tab.waitForFunction((level) => document.querySelector('#quota-meter')?.dataset.level === level, variant.level, { timeout: LIVE_TIMEOUT_MS });
+    assert.equal(await tab.locator('#conn-state').getAttribute('data-state'), variant.state);
+    assert.equal(await tab.locator('#last-error').isVisible(), Boolean(variant.error));
+    if (variant.level === 'exhausted') assert.match(await tab.locator('#quota-note').textContent(), /Exhausted/);
+    const fill = await tab.locator('#quota-fill').evaluate((node) => getComputedStyle(node).backgroundColor);
+    assert.notEqual(fill, 'rgb(22, 119, 255)', `${variant.level} is not drawn in the normal blue`);
+    if (variant.level === 'warn') await tab.screenshot({ path: path.join(screenshotDir, 'ui-screenshot-warn.png') });
+    await tab.close();
+  }
+});
+
 test('screenshots (light and dark) and no console errors', async () => {
   // Let a little more traffic arrive so the screenshot shows a realistic page (never fails on its own).
   await page

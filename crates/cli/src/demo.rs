@@ -21,8 +21,15 @@ pub async fn start_simulator() -> anyhow::Result<Sim> {
 }
 
 /// People and groups the demo conversation comes from.
-const PEOPLE: [(&str, &str); 3] = [("manager4220", "王小明"), ("dev0193", "Alice Chen"), ("qa7781", "李娜")];
-const GROUPS: [(&str, &str); 2] = [("cidDemoBackendTeam==", "Backend team"), ("cidDemoRelease==", "发布群 Release")];
+const PEOPLE: [(&str, &str); 3] = [
+    ("manager4220", "王小明"),
+    ("dev0193", "Alice Chen"),
+    ("qa7781", "李娜"),
+];
+const GROUPS: [(&str, &str); 2] = [
+    ("cidDemoBackendTeam==", "Backend team"),
+    ("cidDemoRelease==", "发布群 Release"),
+];
 const LINES: [&str; 10] = [
     "run the tests and tell me what failed",
     "帮我看一下昨天的构建为什么失败了",
@@ -65,7 +72,10 @@ pub async fn trickle(sim: Sim, cancel: CancellationToken) {
     loop {
         let (message, pause) = {
             let mut rng = rand::rng();
-            (scripted_message(step, &mut rng), Duration::from_millis(rng.random_range(600..2_500)))
+            (
+                scripted_message(step, &mut rng),
+                Duration::from_millis(rng.random_range(600..2_500)),
+            )
         };
         sim.inject(message);
         step += 1;

@@ -21,7 +21,11 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "dingbridged", version, about = "DingBridge headless daemon: DingTalk ⇄ your coding agent")]
+#[command(
+    name = "dingbridged",
+    version,
+    about = "DingBridge headless daemon: DingTalk ⇄ your coding agent"
+)]
 struct Cli {
     /// Settings file (TOML). Default: the OS config dir, or DINGBRIDGE_CONFIG.
     #[arg(long, global = true, env = "DINGBRIDGE_CONFIG")]
@@ -64,7 +68,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(&config_path)?.with_env_overrides();
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let credentials = configured_credentials(&config)?;
-    let command = cli.command.unwrap_or(if credentials.is_some() { Command::Serve } else { Command::Demo });
+    let command = cli.command.unwrap_or(if credentials.is_some() {
+        Command::Serve
+    } else {
+        Command::Demo
+    });
 
     let _log_guard = logging::init(&data_dir)?;
     let cancel = CancellationToken::new();
@@ -113,11 +121,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let port = cli.port.unwrap_or(config.dashboard.port);
     let router = dingbridge_core::api::http::router(engine.clone(), ui);
     let server_cancel = cancel.clone();
-    let (addr, server) = dingbridge_core::api::http::serve(router, port, async move {
-        server_cancel.cancelled().await
-    })
-    .await
-    .with_context(|| format!("cannot listen on 127.0.0.1:{port} (try --port 0)"))?;
+    let (addr, server) =
+        dingbridge_core::api::http::serve(
+            router,
+            port,
+            async move { server_cancel.cancelled().await },
+        )
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port} (try --port 0)"))?;
     println!("DINGBRIDGE_DASHBOARD_URL=http://{addr}/");
     tracing::info!(mode, data_dir = %data_dir.display(), "dashboard at http://{addr}/");
 

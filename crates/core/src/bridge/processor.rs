@@ -127,6 +127,12 @@ impl ItemProcessor for ReplyProcessor {
         };
         match self.deliver(&item, &reply, &cancel).await {
             Ok(bytes) => {
+                tracing::info!(
+                    msg_id = message.msg_id,
+                    conversation = message.conversation_id,
+                    bytes,
+                    "reply sent"
+                );
                 self.metrics.replies_sent.inc();
                 self.events.publish(Event::ReplySent {
                     msg_id: message.msg_id.clone(),
