@@ -109,11 +109,17 @@ pub async fn start(options: &EngineOptions) -> anyhow::Result<EngineHandle> {
             }),
         None => None,
     };
+    // No account configured: show the product working against the embedded simulator rather than an
+    // idle window (the same rule as `dingbridged` without a subcommand).
+    let Some(credentials) = credentials else {
+        eprintln!("dingbridge: no DingTalk credentials configured; starting in demo mode");
+        return Ok(EngineHandle::new(DemoEngine::start().await?));
+    };
     let engine = Engine::start(dingbridge_core::EngineOptions {
         mode: "app".to_owned(),
         config,
         data_dir: default_data_dir(),
-        credentials,
+        credentials: Some(credentials),
         // Echo until the OpenCode backend lands (agent-bridge issue); same as `dingbridged serve`.
         agent: Arc::new(EchoAgent::default()),
     })
