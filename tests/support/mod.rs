@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dingbridge_core::agent::{AgentBackend, AgentError, AgentReply, AgentRequest};
+use dingbridge_core::agent::{AgentBackend, AgentError, AgentReply, AgentRequest, UpdateSender};
 use dingbridge_core::config::Config;
 use dingbridge_core::{Credentials, Engine, EngineOptions};
 use dingtalk_sim::{Sim, SimConfig};
@@ -133,7 +133,11 @@ impl AgentBackend for RecordingAgent {
         "recording"
     }
 
-    async fn respond(&self, request: AgentRequest) -> Result<AgentReply, AgentError> {
+    async fn respond(
+        &self,
+        request: AgentRequest,
+        _updates: UpdateSender,
+    ) -> Result<AgentReply, AgentError> {
         let delay = {
             let delays = self.delays.lock().unwrap();
             delays

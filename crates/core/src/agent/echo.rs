@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{AgentBackend, AgentError, AgentReply, AgentRequest};
+use super::{AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate, UpdateSender};
 
 /// Answers every message with its own text. `delay` simulates a thinking agent (demo, ordering tests).
 #[derive(Clone, Debug, Default)]
@@ -22,12 +22,19 @@ impl AgentBackend for EchoAgent {
         "echo"
     }
 
-    async fn respond(&self, request: AgentRequest) -> Result<AgentReply, AgentError> {
+    async fn respond(
+        &self,
+        request: AgentRequest,
+        updates: UpdateSender,
+    ) -> Result<AgentReply, AgentError> {
+        let text = format!("**echo** for {}: {}", request.sender_nick, request.text);
         if !self.delay.is_zero() {
+            // Stream the answer in two halves so card streaming has something to show in the demo.
+            let half: String = text.chars().take(text.chars().count() / 2).collect();
+            let _ = updates.send(AgentUpdate::Text(half));
             tokio::time::sleep(self.delay).await;
         }
-        Ok(AgentReply {
-            text: format!("**echo** for {}: {}", request.sender_nick, request.text),
-        })
+        let _ = updates.send(AgentUpdate::Text(text.clone()));
+        Ok(AgentReply { text })
     }
 }

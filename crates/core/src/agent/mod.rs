@@ -5,8 +5,12 @@ mod echo;
 
 pub use echo::EchoAgent;
 
+/// Sender half of a turn's progress stream.
+pub type UpdateSender = mpsc::UnboundedSender<AgentUpdate>;
+
 use async_trait::async_trait;
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 use crate::dingtalk::{BotMessage, ConversationKind};
 
@@ -42,6 +46,25 @@ pub struct AgentReply {
     pub text: String,
 }
 
+/// Progress of a running turn, streamed to the bridge (AI card updates, permission relays).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentUpdate {
+    /// The whole reply text so far. Snapshots, not deltas: the card shows the latest, and a lost update
+    /// costs nothing.
+    Text(String),
+    /// The agent wants permission for an action; the bridge relays it to the chat and answers with
+    /// [`AgentBackend::answer_permission`] (`/allow`, `/deny`, or deny on timeout).
+    PermissionAsked { id: String, summary: String },
+    /// The agent asks the user a question; the text is relayed to the chat.
+    QuestionAsked { id: String, question: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgentHealth {
+    pub healthy: bool,
+    pub version: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error("[AGENT_UNAVAILABLE] the agent is not reachable: {0}")]
@@ -62,5 +85,40 @@ impl AgentError {
 #[async_trait]
 pub trait AgentBackend: Send + Sync + 'static {
     fn name(&self) -> &str;
-    async fn respond(&self, request: AgentRequest) -> Result<AgentReply, AgentError>;
+
+    /// Is the agent reachable and well?
+    async fn health(&self) -> Result<AgentHealth, AgentError> {
+        Ok(AgentHealth {
+            healthy: true,
+            version: None,
+        })
+    }
+
+    /// Runs one turn to completion. Progress goes to `updates` (the receiver may be gone: ignore send
+    /// errors). `Unavailable` means "try again later" (the bridge retries with backoff); `Failed` is final.
+    async fn respond(
+        &self,
+        request: AgentRequest,
+        updates: mpsc::UnboundedSender<AgentUpdate>,
+    ) -> Result<AgentReply, AgentError>;
+
+    /// Aborts the turn running in this conversation (chat `/stop`). `Ok(false)`: nothing was running.
+    async fn abort(&self, _conversation_id: &str) -> Result<bool, AgentError> {
+        Ok(false)
+    }
+
+    /// Starts a fresh agent session for this conversation (chat `/new`).
+    async fn reset_session(&self, _conversation_id: &str) -> Result<(), AgentError> {
+        Ok(())
+    }
+
+    /// Answers a permission ask relayed with [`AgentUpdate::PermissionAsked`].
+    async fn answer_permission(
+        &self,
+        _conversation_id: &str,
+        _permission_id: &str,
+        _allow: bool,
+    ) -> Result<(), AgentError> {
+        Ok(())
+    }
 }

@@ -46,7 +46,7 @@ impl ReplyProcessor {
             let started = Instant::now();
             let result = tokio::select! {
                 _ = cancel.cancelled() => return None,
-                result = self.agent.respond(AgentRequest::from_message(message)) => result,
+                result = self.agent.respond(AgentRequest::from_message(message), tokio::sync::mpsc::unbounded_channel().0) => result,
             };
             match result {
                 Ok(reply) => {
