@@ -68,6 +68,12 @@ pub enum Event {
         conversation_id: String,
         error: String,
     },
+    /// Outbox depth of a conversation and whether it is waiting for its rate limit.
+    OutboxDepth {
+        conversation_id: String,
+        pending: usize,
+        rate_limited: bool,
+    },
     ReplySent {
         msg_id: String,
         conversation_id: String,
@@ -77,6 +83,23 @@ pub enum Event {
         msg_id: String,
         conversation_id: String,
         error: String,
+    },
+    /// Access tokens could not be refreshed `failures` times in a row: OpenAPI calls fail fast (no more
+    /// token requests) until the credentials change or the user retries.
+    AuthDegraded { reason: String, failures: u32 },
+    /// A token was obtained again after a degraded period.
+    AuthRecovered,
+    /// DingTalk throttled an OpenAPI call (403 `QpsLimit*`, errcode 90018/90002, or the 1111 IP ban).
+    RateLimited {
+        api: String,
+        code: String,
+        retry_after_ms: u64,
+    },
+    /// The org's monthly OpenAPI quota is used up (`ApiCountLimitForOrg`, errcode 90020).
+    ApiQuotaExhausted {
+        api: String,
+        code: String,
+        message: String,
     },
 }
 

@@ -43,6 +43,10 @@ impl Faults {
         Self { state }
     }
 
+    pub(crate) fn state(&self) -> &Arc<SimState> {
+        &self.state
+    }
+
     /// Abrupt TCP close of every socket, no close frame.
     pub fn drop_all_sockets(&self) {
         self.state.drop_all_sockets();
@@ -105,7 +109,9 @@ pub async fn middleware(State(state): State<Arc<SimState>>, req: Request, next: 
         }
         drop(inner);
         // Old-API family (oapi, sessionWebhook) vs new API error shape.
-        if path.starts_with("/robot/") || !path.starts_with("/v1.0/") {
+        if path.starts_with("/robot/")
+            || !(path.starts_with("/v1.0/") || path.starts_with("/v2.0/"))
+        {
             // -1 = "system busy, retry" in the old API (§4.3).
             return old_api_error(StatusCode::INTERNAL_SERVER_ERROR, -1, "系统繁忙");
         }

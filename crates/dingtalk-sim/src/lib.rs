@@ -6,6 +6,8 @@
 //!   tickets) and WebSocket (`/connect`): SYSTEM ping/disconnect/KEEPALIVE,
 //!   bot CALLBACK delivery with per-connection ACK matching and redelivery;
 //! - access tokens (`POST /v1.0/oauth2/accessToken`);
+//! - contacts (user search/detail) and DingTalk Docs (workspaces, nodes, block documents), with
+//!   throttling, quota and IP-ban fault injection (`openapi`);
 //! - the sessionWebhook reply channel (`POST /robot/sendBySession`), with the
 //!   20,000-byte and per-conversation rate limits;
 //! - fault injection and a JSON control API under `/_sim`.
@@ -23,6 +25,7 @@ mod gateway;
 pub mod ids;
 mod message;
 mod oauth;
+mod openapi;
 pub mod payloads;
 mod router;
 mod sim;
@@ -36,6 +39,7 @@ pub use error::SimError;
 pub use faults::Faults;
 pub use ids::one_to_one_conversation_id;
 pub use message::{ConversationType, InjectContent, InjectMessage, ReceivedMessage, RichItem};
+pub use openapi::SimUser;
 pub use sim::Sim;
 pub use stats::SimStats;
 pub use webhook::{ERR_BAD_BODY, ERR_SESSION, ERR_TOO_FAST, ERR_TOO_LONG, MAX_BODY_BYTES};

@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use crate::api_error::{code_for_status, new_api_error};
 use crate::state::SimState;
-use crate::{control, faults, gateway, oauth, socket, webhook};
+use crate::{control, faults, gateway, oauth, openapi, socket, webhook};
 
 /// The simulated DingTalk endpoints (api.dingtalk.com + oapi + Stream).
 pub fn api_routes() -> Router<Arc<SimState>> {
@@ -20,11 +20,15 @@ pub fn api_routes() -> Router<Arc<SimState>> {
         .merge(socket::routes())
         .merge(oauth::routes())
         .merge(webhook::routes())
+        .merge(openapi::routes())
 }
 
 /// The whole application served on the simulator's port.
 pub fn build(state: Arc<SimState>) -> Router {
-    let api = api_routes().layer(from_fn_with_state(state.clone(), faults::middleware));
+    // Inner layer: OpenAPI faults (token outage, throttling, quota, IP ban); outer: latency / random 5xx.
+    let api = api_routes()
+        .layer(from_fn_with_state(state.clone(), openapi::middleware))
+        .layer(from_fn_with_state(state.clone(), faults::middleware));
     Router::new()
         .merge(api)
         .merge(control::routes())

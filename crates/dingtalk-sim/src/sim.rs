@@ -77,6 +77,10 @@ impl Sim {
         self.inner.port
     }
 
+    pub(crate) fn state(&self) -> &Arc<SimState> {
+        &self.inner.state
+    }
+
     pub fn config(&self) -> &SimConfig {
         &self.inner.state.config
     }

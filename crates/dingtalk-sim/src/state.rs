@@ -16,6 +16,7 @@ use crate::gateway::Ticket;
 use crate::ids;
 use crate::message::ReceivedMessage;
 use crate::oauth::TokenState;
+use crate::openapi::OpenApiState;
 use crate::stats::SimStats;
 use crate::webhook::WebhookState;
 
@@ -51,6 +52,8 @@ pub struct Inner {
     pub tokens: TokenState,
     pub faults: FaultState,
     pub received: HashMap<String, Vec<ReceivedMessage>>,
+    /// Org data (contacts, docs) and OpenAPI fault switches.
+    pub openapi: OpenApiState,
 }
 
 /// The simulator's shared state; handlers get it as `Arc<SimState>`.

@@ -6,3 +6,8 @@ pub mod send;
 pub mod stream;
 
 pub use bot_message::{BotMessage, ConversationKind, DecodeError, MessageContent};
+pub mod auth;
+pub mod cards;
+pub mod contacts;
+pub mod docs;
+pub mod openapi;

@@ -3,14 +3,21 @@
 //! caller still learns only after its row is durable. Reads use a second connection (WAL readers never block
 //! the writer).
 
+mod agent_sessions;
+mod directory;
 mod error;
 mod inbox;
+mod outbox;
 mod reader;
 mod schema;
 mod writer;
 
+pub use directory::{DirectoryGroup, DirectoryMember, DirectorySighting, DirectoryUser};
 pub use error::StoreError;
 pub use inbox::{InboxItem, InboxState, InsertOutcome};
+pub use outbox::{
+    HistoryEntry, MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, OutboxState, Route,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +36,8 @@ pub type PendingInsert = oneshot::Receiver<Result<InsertOutcome, StoreError>>;
 pub struct Store {
     writer: WriterHandle,
     reader: Arc<Mutex<Connection>>,
+    /// Low-rate writes outside the inbox pipeline (contacts directory, resolved settings).
+    misc: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
 
@@ -46,6 +55,7 @@ impl Store {
         Ok(Self {
             writer: writer::spawn(write_conn)?,
             reader: Arc::new(Mutex::new(read_conn)),
+            misc: Arc::new(Mutex::new(schema::open(&path)?)),
             path,
         })
     }
@@ -85,6 +95,62 @@ impl Store {
             reply,
         })?;
         rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Adds messages to the outbox and (optionally) marks the inbox item they answer as done, atomically.
+    /// Returns the rows actually created (already-known `(source_msg_id, part)` pairs are skipped).
+    pub async fn enqueue_outbox(
+        &self,
+        items: Vec<NewOutboxItem>,
+        complete_inbox: Option<String>,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriteCommand::EnqueueOutbox {
+            items,
+            complete_inbox,
+            reply,
+        })?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    pub async fn set_outbox_state(
+        &self,
+        id: i64,
+        state: OutboxState,
+        error: Option<String>,
+        channel: Option<String>,
+    ) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriteCommand::SetOutboxState {
+            id,
+            state,
+            error,
+            channel,
+            reply,
+        })?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Outbox rows not yet delivered, oldest first (resumed on start).
+    pub async fn pending_outbox(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        self.read(outbox::pending).await
+    }
+
+    pub async fn route(&self, conversation_id: &str) -> Result<Option<Route>, StoreError> {
+        let id = conversation_id.to_owned();
+        self.read(move |conn| outbox::route(conn, &id)).await
+    }
+
+    /// A conversation's messages in and out, newest first.
+    pub async fn history(
+        &self,
+        conversation_id: &str,
+        limit: usize,
+        before_ms: Option<i64>,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let id = conversation_id.to_owned();
+        self.read(move |conn| outbox::history(conn, &id, limit, before_ms))
+            .await
     }
 
     pub async fn purge_finished_before(&self, before_ms: i64) -> Result<usize, StoreError> {

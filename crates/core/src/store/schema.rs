@@ -17,7 +17,8 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Schema versions are applied in order and recorded in `user_version`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE inbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     msg_id TEXT NOT NULL UNIQUE,
@@ -44,7 +45,71 @@ CREATE TABLE counters (
     value INTEGER NOT NULL,
     PRIMARY KEY (month, name)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE directory_groups (
+    conversation_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL
+);
+CREATE TABLE directory_group_members (
+    conversation_id TEXT NOT NULL,
+    member_key TEXT NOT NULL,
+    user_id TEXT,
+    nick TEXT NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, member_key)
+);
+CREATE TABLE directory_users (
+    user_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    union_id TEXT,
+    title TEXT,
+    department TEXT,
+    last_seen_ms INTEGER NOT NULL
+);
+CREATE INDEX directory_users_union ON directory_users(union_id);
+CREATE TABLE settings_kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE agent_sessions (
+    conversation_id TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    source_msg_id TEXT,
+    part INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at_ms INTEGER NOT NULL,
+    sent_at_ms INTEGER,
+    channel TEXT,
+    message_json TEXT NOT NULL,
+    UNIQUE (source_msg_id, part)
+);
+CREATE INDEX outbox_pending ON outbox(state, id);
+CREATE INDEX outbox_conversation ON outbox(conversation_id, id);
+CREATE TABLE conversation_routes (
+    conversation_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    staff_id TEXT,
+    sender_nick TEXT NOT NULL,
+    session_webhook TEXT,
+    webhook_expires_ms INTEGER,
+    updated_at_ms INTEGER NOT NULL
+);
+"#,
+];
 
 pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
