@@ -451,8 +451,7 @@ async fn the_agent_reply_arrives_in_the_same_conversation() {
     let reply = &sim.received("cidTeamGroup==")[0];
     assert_eq!(reply.msgtype, "markdown");
     assert!(reply.text.contains("re: status?"));
-    let status = engine.status();
-    assert_eq!(status.counters.replies_sent, 1);
-    assert_eq!(status.conversations[0].title, "Team");
+    assert!(eventually(LONG, || engine.status().counters.replies_sent == 1).await);
+    assert_eq!(engine.status().conversations[0].title, "Team");
     engine.shutdown().await;
 }

@@ -40,6 +40,13 @@ pub fn engine_config(sim: &Sim) -> Config {
     config.stream.open_timeout_ms = 3_000;
     config.bridge.max_concurrent_turns = 8;
     config.bridge.retry_delay_ms = 50;
+    // Everyone may talk to the agent in these tests; the allow-list has its own tests.
+    config.access.allowed_staff_ids = vec!["*".into()];
+    config.access.allowed_groups = vec!["*".into()];
+    // Pacing has its own tests; here it must not slow bursts down.
+    config.pacing.app_per_second = 10_000;
+    config.pacing.per_conversation = 10_000;
+    config.pacing.conversation_window_ms = 1_000;
     config
 }
 

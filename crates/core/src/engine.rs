@@ -1,28 +1,40 @@
-//! The engine: one handle owning the store, the Stream client, the pipeline and the event bus. The desktop
-//! shell, the headless daemon and tests all drive DingBridge through it.
+//! The engine: one handle owning the store, the Stream client, the pipeline, the outbox, the OpenAPI
+//! services and the event bus. The desktop shell, the headless daemon, the MCP server and tests all drive
+//! DingBridge through it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use serde::Serialize;
 use tokio::sync::{Mutex, broadcast};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentBackend;
-use crate::api::status::{QuotaStatus, StatusSnapshot};
-use crate::bridge::{ConversationQueues, Intake, ReplyProcessor};
+use crate::api::status::{MemoryUsage, PerformanceSnapshot, QuotaStatus, StatusSnapshot};
+use crate::bridge::{
+    BridgeError, Commands, ConversationQueues, Dispatcher, Intake, MessageFormat, Outbox, Pacer,
+    PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
+};
 use crate::config::Config;
-use crate::dingtalk::send::WebhookSender;
+use crate::dingtalk::ConversationKind;
+use crate::dingtalk::auth::{RefreshPolicy, TokenManager};
+use crate::dingtalk::contacts::{ContactsService, Directory};
+use crate::dingtalk::docs::DocsService;
+use crate::dingtalk::openapi::OpenApiClient;
+use crate::dingtalk::send::{OpenApiSender, WebhookSender};
 use crate::dingtalk::stream::{StreamClient, StreamClientConfig};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{HistoryEntry, Route, Store, StoreError};
 use crate::time::{month_of, now_ms};
 
 /// How long shutdown waits for running agent turns before leaving them to the next start's replay.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `send_message` waits for DingTalk to accept the message before answering "queued".
+const SEND_WAIT: Duration = Duration::from_secs(20);
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -57,6 +69,19 @@ impl EngineError {
     }
 }
 
+/// Result of a send requested through the API (MCP `send_message` and friends).
+#[derive(Clone, Debug, Serialize)]
+pub struct SendReport {
+    pub conversation_id: String,
+    /// "sent" (DingTalk accepted every part), "queued" (still pacing/retrying) or "failed".
+    pub status: String,
+    pub parts: usize,
+    pub outbox_ids: Vec<i64>,
+    /// "webhook", "oto" or "group" for sent messages.
+    pub channels: Vec<String>,
+    pub error: Option<String>,
+}
+
 struct Inner {
     mode: String,
     config: Config,
@@ -65,9 +90,17 @@ struct Inner {
     metrics: Arc<Metrics>,
     events: EventBus,
     queues: ConversationQueues,
+    outbox: Outbox,
+    replies: Replies,
+    tokens: TokenManager,
+    contacts: ContactsService,
+    docs: DocsService,
+    agent: Arc<dyn AgentBackend>,
+    has_credentials: bool,
     stream_cancel: CancellationToken,
     queue_cancel: CancellationToken,
     turn_abort: CancellationToken,
+    outbox_cancel: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -99,16 +132,60 @@ impl Engine {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|err| EngineError::Http(err.to_string()))?;
-        let queue_cancel = CancellationToken::new();
+        let retry_delay = Duration::from_millis(config.bridge.retry_delay_ms.max(10));
         let stream_cancel = CancellationToken::new();
+        let queue_cancel = CancellationToken::new();
         let turn_abort = CancellationToken::new();
+        let outbox_cancel = CancellationToken::new();
+        let mut tasks = Vec::new();
+
+        // OpenAPI: one token manager for sends, contacts and docs.
+        let tokens = TokenManager::new(
+            http.clone(),
+            config.dingtalk.api_base.clone(),
+            credentials.clone(),
+            events.clone(),
+            RefreshPolicy::default(),
+        );
+        if credentials.is_some() {
+            tasks.push(tokens.spawn_refresher(outbox_cancel.clone()));
+        }
+        let openapi = OpenApiClient::new(http.clone(), &config.dingtalk, tokens.clone(), events.clone());
+        let directory = Directory::new(store.clone());
+        let contacts = ContactsService::new(openapi.clone(), directory.clone());
+        let docs = DocsService::new(openapi.clone(), contacts.clone());
+
+        // Outbound: durable outbox → pacer → webhook or OpenAPI.
+        let delivery = RouteDelivery {
+            webhook: WebhookSender::new(http.clone()),
+            openapi: credentials
+                .as_ref()
+                .map(|c| OpenApiSender::new(openapi.clone(), c.client_id.clone())),
+        };
+        let outbox = Outbox::new(
+            store.clone(),
+            Pacer::new(&config.pacing),
+            Arc::new(delivery),
+            metrics.clone(),
+            events.clone(),
+            retry_delay,
+            outbox_cancel.clone(),
+        );
+        let replies = Replies::new(store.clone(), outbox.clone(), config.agent.chunk_chars);
+
+        // Inbound: intake → dispatcher (allow-list, commands) → queues → agent.
+        let permissions = PermissionBroker::new(
+            agent.clone(),
+            Duration::from_secs(config.agent.permission_timeout_secs.max(1)),
+        );
         let processor = Arc::new(ReplyProcessor {
-            agent,
-            sender: WebhookSender::new(http.clone()),
+            agent: agent.clone(),
+            replies: replies.clone(),
+            permissions: permissions.clone(),
             store: store.clone(),
             metrics: metrics.clone(),
             events: events.clone(),
-            retry_delay: Duration::from_millis(config.bridge.retry_delay_ms.max(10)),
+            retry_delay,
         });
         let queues = ConversationQueues::new(
             config.bridge.max_concurrent_turns,
@@ -117,24 +194,32 @@ impl Engine {
             queue_cancel.clone(),
             turn_abort.clone(),
         );
-        let intake = Intake::start(
-            store.clone(),
-            queues.clone(),
-            metrics.clone(),
-            events.clone(),
-        );
+        let dispatcher = Arc::new(Dispatcher {
+            access: config.access.clone(),
+            commands: Arc::new(Commands {
+                agent: agent.clone(),
+                permissions,
+                queues: queues.clone(),
+                metrics: metrics.clone(),
+            }),
+            queues: queues.clone(),
+            replies: replies.clone(),
+            events: events.clone(),
+        });
+        let intake = Intake::start(store.clone(), dispatcher.clone(), directory, metrics.clone(), events.clone());
 
-        // Replay what a previous run persisted (and ACKed) but did not finish, in arrival order.
+        // Resume what a previous run left: undelivered outbox rows, then unanswered messages in arrival order.
+        outbox.push(store.pending_outbox().await?);
         let unfinished = store.unfinished().await?;
         if !unfinished.is_empty() {
             tracing::info!(count = unfinished.len(), "replaying unfinished inbox items");
         }
         for item in unfinished {
             intake.remember(&item.message.msg_id);
-            queues.enqueue(item);
+            dispatcher.dispatch(item);
         }
 
-        let mut tasks = Vec::new();
+        let has_credentials = credentials.is_some();
         if let Some(credentials) = credentials {
             let client = StreamClient::new(
                 StreamClientConfig {
@@ -148,8 +233,7 @@ impl Engine {
                 metrics.clone(),
                 events.clone(),
             );
-            let cancel = stream_cancel.clone();
-            tasks.push(tokio::spawn(client.run(cancel)));
+            tasks.push(tokio::spawn(client.run(stream_cancel.clone())));
         } else {
             tracing::warn!("no DingTalk credentials configured: not connecting to DingTalk");
         }
@@ -168,9 +252,17 @@ impl Engine {
                 metrics,
                 events,
                 queues,
+                outbox,
+                replies,
+                tokens,
+                contacts,
+                docs,
+                agent,
+                has_credentials,
                 stream_cancel,
                 queue_cancel,
                 turn_abort,
+                outbox_cancel,
                 tasks: Mutex::new(tasks),
             }),
         })
@@ -196,6 +288,35 @@ impl Engine {
         &self.inner.queues
     }
 
+    pub fn outbox(&self) -> &Outbox {
+        &self.inner.outbox
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn agent(&self) -> &Arc<dyn AgentBackend> {
+        &self.inner.agent
+    }
+
+    pub fn contacts(&self) -> &ContactsService {
+        &self.inner.contacts
+    }
+
+    pub fn docs(&self) -> &DocsService {
+        &self.inner.docs
+    }
+
+    pub fn tokens(&self) -> &TokenManager {
+        &self.inner.tokens
+    }
+
+    /// Whether DingTalk credentials are configured (the DingTalk-facing tools need them).
+    pub fn has_credentials(&self) -> bool {
+        self.inner.has_credentials
+    }
+
     pub fn status(&self) -> StatusSnapshot {
         let inner = &self.inner;
         let (month, stream_used) = inner.metrics.stream_usage();
@@ -212,34 +333,151 @@ impl Engine {
                 month,
                 stream_used,
                 stream_budget: inner.config.quota.stream_budget,
-                exhausted: inner.metrics.quota_exhausted()
-                    || stream_used >= inner.config.quota.stream_budget,
+                exhausted: inner.metrics.quota_exhausted() || stream_used >= inner.config.quota.stream_budget,
             },
+            outbox: inner.outbox.status(),
+            auth: inner.tokens.status(),
         }
     }
 
+    pub fn performance(&self) -> PerformanceSnapshot {
+        let metrics = &self.inner.metrics;
+        let uptime_ms = (now_ms() - self.inner.started_at_ms).max(1);
+        let per_minute = |count: u64| count as f64 * 60_000.0 / uptime_ms as f64;
+        let counters = metrics.counters();
+        PerformanceSnapshot {
+            uptime_s: (uptime_ms / 1000) as u64,
+            frame_to_ack: metrics.ack_latency(),
+            agent_turn: metrics.turn_latency.summary(),
+            send: metrics.send_latency.summary(),
+            messages_received: counters.received,
+            messages_sent: counters.replies_sent,
+            received_per_minute: per_minute(counters.received),
+            sent_per_minute: per_minute(counters.replies_sent),
+            memory: MemoryUsage::current(),
+        }
+    }
+
+    /// A conversation's messages in and out, newest first.
+    pub async fn history(
+        &self,
+        conversation_id: &str,
+        limit: usize,
+        before_ms: Option<i64>,
+    ) -> Result<Vec<HistoryEntry>, BridgeError> {
+        Ok(self.inner.store.history(conversation_id, limit.clamp(1, 500), before_ms).await?)
+    }
+
+    /// Sends into a conversation DingBridge knows (it has received a message from it), through the same
+    /// outbox and pacer as agent replies. Waits up to 20 s for DingTalk to accept it.
+    pub async fn send_message(
+        &self,
+        conversation_id: &str,
+        content: &str,
+        format: MessageFormat,
+    ) -> Result<SendReport, BridgeError> {
+        let route = self
+            .inner
+            .store
+            .route(conversation_id)
+            .await?
+            .ok_or_else(|| BridgeError::NotFound(format!("unknown conversation `{conversation_id}`")))?;
+        self.send_on_route(route, content, format).await
+    }
+
+    /// 1:1 message to a user by userId (staffId): their known chat, or the robot's proactive 1:1 send.
+    pub async fn send_to_user(&self, staff_id: &str, content: &str, format: MessageFormat) -> Result<SendReport, BridgeError> {
+        let known = self.inner.store.route_for_staff(staff_id).await?;
+        let route = known.unwrap_or_else(|| Route {
+            conversation_id: format!("user:{staff_id}"),
+            kind: ConversationKind::Single,
+            staff_id: Some(staff_id.to_owned()),
+            sender_nick: staff_id.to_owned(),
+            session_webhook: None,
+            webhook_expires_ms: None,
+        });
+        self.send_on_route(route, content, format).await
+    }
+
+    /// Group message by openConversationId (the group's conversationId).
+    pub async fn send_to_group(
+        &self,
+        open_conversation_id: &str,
+        content: &str,
+        format: MessageFormat,
+    ) -> Result<SendReport, BridgeError> {
+        let known = self.inner.store.route(open_conversation_id).await?;
+        let route = known.unwrap_or_else(|| Route {
+            conversation_id: open_conversation_id.to_owned(),
+            kind: ConversationKind::Group,
+            staff_id: None,
+            sender_nick: String::new(),
+            session_webhook: None,
+            webhook_expires_ms: None,
+        });
+        self.send_on_route(route, content, format).await
+    }
+
+    async fn send_on_route(&self, route: Route, content: &str, format: MessageFormat) -> Result<SendReport, BridgeError> {
+        if content.trim().is_empty() {
+            return Err(BridgeError::InvalidParams("content is empty".into()));
+        }
+        let webhook_usable = route.session_webhook.is_some()
+            && route.webhook_expires_ms.is_none_or(|expiry| expiry > now_ms());
+        if !webhook_usable && !self.inner.has_credentials {
+            return Err(BridgeError::NoCredentials);
+        }
+        let mut outcomes = self.inner.outbox.subscribe_outcomes();
+        let source = format!("api-{}", uuid::Uuid::new_v4());
+        let created = self.inner.replies.send(&route, content, format, source, false).await?;
+        let ids: Vec<i64> = created.iter().map(|item| item.id).collect();
+        let mut report = SendReport {
+            conversation_id: route.conversation_id.clone(),
+            status: "queued".into(),
+            parts: ids.len(),
+            outbox_ids: ids.clone(),
+            channels: Vec::new(),
+            error: None,
+        };
+        let mut remaining: std::collections::HashSet<i64> = ids.into_iter().collect();
+        let deadline = tokio::time::Instant::now() + SEND_WAIT;
+        while !remaining.is_empty() {
+            match tokio::time::timeout_at(deadline, outcomes.recv()).await {
+                Ok(Ok(outcome)) if remaining.remove(&outcome.outbox_id) => {
+                    if let Some(channel) = outcome.channel {
+                        report.channels.push(channel);
+                    }
+                    if !outcome.sent {
+                        report.error = outcome.error;
+                    }
+                }
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => break,
+            }
+        }
+        if remaining.is_empty() {
+            report.status = if report.error.is_some() { "failed" } else { "sent" }.into();
+        }
+        Ok(report)
+    }
+
     /// Graceful stop: close the DingTalk socket (no new frames), let running agent turns finish (bounded,
-    /// then aborted and left for replay),
-    /// leave queued items in the inbox for the next start, flush and close the store.
+    /// then aborted and left for replay), let the outbox hand over what it can, flush and close the store.
     pub async fn shutdown(&self) {
         let inner = &self.inner;
         inner.stream_cancel.cancel();
         inner.queue_cancel.cancel();
-        // Frames that arrived just before the socket closed are persisted by now or will be redelivered.
         if tokio::time::timeout(DRAIN_TIMEOUT, inner.queues.wait_no_turn_running())
             .await
             .is_err()
         {
-            tracing::warn!(
-                "agent turns still running at shutdown; they will be replayed on next start"
-            );
+            tracing::warn!("agent turns still running at shutdown; they will be replayed on next start");
             inner.turn_abort.cancel();
-            let _ = tokio::time::timeout(
-                Duration::from_secs(2),
-                inner.queues.wait_no_turn_running(),
-            )
-            .await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), inner.queues.wait_no_turn_running()).await;
         }
+        // Replies already queued get a short chance to go out; the rest stays pending for the next start.
+        let _ = inner.outbox.wait_idle(Duration::from_secs(2)).await;
+        inner.outbox_cancel.cancel();
         let tasks = std::mem::take(&mut *inner.tasks.lock().await);
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
@@ -259,8 +497,8 @@ async fn purge_finished(store: Store, retention: Duration, cancel: CancellationT
                 let before = now_ms() - retention.as_millis() as i64;
                 match store.purge_finished_before(before).await {
                     Ok(0) => {}
-                    Ok(count) => tracing::info!(count, "purged finished inbox rows"),
-                    Err(err) => tracing::warn!(code = err.code(), error = %err, "inbox purge failed"),
+                    Ok(count) => tracing::info!(count, "purged finished rows"),
+                    Err(err) => tracing::warn!(code = err.code(), error = %err, "purge failed"),
                 }
             }
         }

@@ -37,6 +37,13 @@ pub enum Event {
         preview: String,
         at_ms: i64,
     },
+    /// A sender not on the allow-list was refused; the message never reached the agent.
+    AccessRefused {
+        msg_id: String,
+        conversation_id: String,
+        sender_nick: String,
+        sender_staff_id: Option<String>,
+    },
     /// A redelivered or duplicated callback that was recognised and not passed on again.
     DuplicateDropped { msg_id: String },
     /// The frame was persisted and ACKed; `latency_us` is frame arrival → ACK written.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod dingtalk;
 pub mod engine;
 pub mod events;
+pub mod mcp;
 pub mod metrics;
 pub mod secrets;
 pub mod store;

@@ -27,6 +27,39 @@ impl Counter {
     }
 }
 
+/// Microsecond latency histogram (1 µs .. 60 s, 3 significant digits).
+pub struct LatencyHistogram(Mutex<Option<Histogram<u64>>>);
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        // Valid constant bounds: creation cannot fail, but never panic if it somehow did.
+        Self(Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3).ok()))
+    }
+}
+
+impl LatencyHistogram {
+    pub fn record(&self, latency: Duration) {
+        if let Ok(mut guard) = self.0.lock()
+            && let Some(histogram) = guard.as_mut()
+        {
+            let _ = histogram.record((latency.as_micros() as u64).clamp(1, 60_000_000));
+        }
+    }
+
+    pub fn summary(&self) -> LatencySummary {
+        let guard = self.0.lock();
+        match guard.as_ref().ok().and_then(|g| g.as_ref()) {
+            Some(h) if !h.is_empty() => LatencySummary {
+                count: h.len(),
+                p50_us: h.value_at_quantile(0.5),
+                p99_us: h.value_at_quantile(0.99),
+                max_us: h.max(),
+            },
+            _ => LatencySummary::default(),
+        }
+    }
+}
+
 pub struct Metrics {
     pub frames: Counter,
     pub received: Counter,
@@ -40,7 +73,11 @@ pub struct Metrics {
     pub reconnects: Counter,
     last_frame_at_ms: AtomicI64,
     connection: Mutex<ConnectionStatus>,
-    ack_latency: Mutex<Option<Histogram<u64>>>,
+    ack_latency: LatencyHistogram,
+    /// Agent turn durations (request → final answer).
+    pub turn_latency: LatencyHistogram,
+    /// Send durations (one DingTalk send call).
+    pub send_latency: LatencyHistogram,
     conversations: Mutex<HashMap<String, ConversationSummary>>,
     stream_month: Mutex<(String, u64)>,
     quota_exhausted: std::sync::atomic::AtomicBool,
@@ -67,8 +104,9 @@ impl Default for Metrics {
                 connected_since_ms: None,
                 last_error: None,
             }),
-            // 1 µs .. 60 s at 3 significant digits (valid constant bounds).
-            ack_latency: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3).ok()),
+            ack_latency: LatencyHistogram::default(),
+            turn_latency: LatencyHistogram::default(),
+            send_latency: LatencyHistogram::default(),
             conversations: Mutex::new(HashMap::new()),
             stream_month: Mutex::new((month_of(now_ms()), 0)),
             quota_exhausted: std::sync::atomic::AtomicBool::new(false),
@@ -84,12 +122,11 @@ impl Metrics {
 
     pub fn record_ack(&self, latency: Duration) {
         self.acked.inc();
-        if let Ok(mut guard) = self.ack_latency.lock()
-            && let Some(histogram) = guard.as_mut()
-        {
-            let micros = (latency.as_micros() as u64).clamp(1, 60_000_000);
-            let _ = histogram.record(micros);
-        }
+        self.ack_latency.record(latency);
+    }
+
+    pub fn record_turn(&self, latency: Duration) {
+        self.turn_latency.record(latency);
     }
 
     pub fn set_connection(&self, state: ConnectionState, error: Option<String>) {
@@ -134,16 +171,7 @@ impl Metrics {
     }
 
     pub fn ack_latency(&self) -> LatencySummary {
-        let guard = self.ack_latency.lock();
-        match guard.as_ref().ok().and_then(|g| g.as_ref()) {
-            Some(h) if !h.is_empty() => LatencySummary {
-                count: h.len(),
-                p50_us: h.value_at_quantile(0.5),
-                p99_us: h.value_at_quantile(0.99),
-                max_us: h.max(),
-            },
-            _ => LatencySummary::default(),
-        }
+        self.ack_latency.summary()
     }
 
     /// A conversation got a new (non-duplicate) message.

@@ -89,6 +89,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let sim = demo::start_simulator().await?;
             config.dingtalk.api_base = sim.base_url();
             config.dingtalk.oapi_base = sim.base_url();
+            // The simulator's made-up people and groups may all talk to the demo agent.
+            config.access.allowed_staff_ids = vec!["*".into()];
+            config.access.allowed_groups = vec!["*".into()];
             println!("DINGTALK_SIM_BASE_URL={}", sim.base_url());
             tracing::info!(simulator = %sim.base_url(), "demo mode: embedded DingTalk simulator");
             background.push(tokio::spawn(demo::trickle(sim, cancel.clone())));

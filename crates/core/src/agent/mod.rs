@@ -2,8 +2,10 @@
 //! and tests, the OpenCode backend drives a real coding agent.
 
 mod echo;
+pub mod opencode;
 
 pub use echo::EchoAgent;
+pub use opencode::{OpenCodeBackend, OpenCodeSettings};
 
 /// Sender half of a turn's progress stream.
 pub type UpdateSender = mpsc::UnboundedSender<AgentUpdate>;
@@ -71,6 +73,12 @@ pub enum AgentError {
     Unavailable(String),
     #[error("[AGENT_FAILED] the agent failed: {0}")]
     Failed(String),
+    /// The turn was stopped (chat `/stop`, or aborted in the agent's own UI). Final, not an error to show.
+    #[error("[AGENT_ABORTED] the turn was stopped")]
+    Aborted,
+    /// The agent refused our credentials: a configuration problem, final until the settings change.
+    #[error("[AGENT_UNAUTHORIZED] {0}")]
+    Unauthorized(String),
 }
 
 impl AgentError {
@@ -78,6 +86,8 @@ impl AgentError {
         match self {
             Self::Unavailable(_) => "AGENT_UNAVAILABLE",
             Self::Failed(_) => "AGENT_FAILED",
+            Self::Aborted => "AGENT_ABORTED",
+            Self::Unauthorized(_) => "AGENT_UNAUTHORIZED",
         }
     }
 }

@@ -18,6 +18,52 @@ pub struct StatusSnapshot {
     pub conversations: Vec<ConversationSummary>,
     pub ack_latency: LatencySummary,
     pub quota: QuotaStatus,
+    /// Outbound messages waiting for the pacer or a retry, per conversation.
+    pub outbox: crate::bridge::OutboxStatus,
+    /// OpenAPI access-token health (`degraded` after repeated refresh failures).
+    pub auth: crate::dingtalk::auth::AuthStatus,
+}
+
+/// `get_performance`: where time goes, how much flows, how much memory is used.
+#[derive(Clone, Debug, Serialize)]
+pub struct PerformanceSnapshot {
+    pub uptime_s: u64,
+    /// Frame read → ACK written (client side).
+    pub frame_to_ack: LatencySummary,
+    /// Agent request → final answer.
+    pub agent_turn: LatencySummary,
+    /// One DingTalk send call.
+    pub send: LatencySummary,
+    pub messages_received: u64,
+    pub messages_sent: u64,
+    pub received_per_minute: f64,
+    pub sent_per_minute: f64,
+    pub memory: MemoryUsage,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MemoryUsage {
+    pub rss_bytes: u64,
+    pub peak_rss_bytes: u64,
+}
+
+impl MemoryUsage {
+    /// Resident set size of this process (Linux `/proc/self/status`; zero elsewhere).
+    pub fn current() -> Self {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kib = |name: &str| -> u64 {
+            status
+                .lines()
+                .find(|line| line.starts_with(name))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            rss_bytes: kib("VmRSS:") * 1024,
+            peak_rss_bytes: kib("VmHWM:") * 1024,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

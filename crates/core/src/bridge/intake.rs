@@ -9,7 +9,8 @@ use std::time::Duration;
 use moka::sync::Cache;
 use tokio::sync::mpsc;
 
-use super::queues::ConversationQueues;
+use super::dispatch::Dispatcher;
+use crate::dingtalk::contacts::Directory;
 use crate::api::status::ConversationSummary;
 use crate::dingtalk::stream::{
     AckFrame, AckSender, BOT_MESSAGE_TOPIC, CallbackFrame, CallbackHandler,
@@ -43,7 +44,8 @@ impl Intake {
     /// Starts the sequencer task; it ends when the returned `Intake` (and every clone of its sender) is dropped.
     pub fn start(
         store: Store,
-        queues: ConversationQueues,
+        dispatcher: Arc<Dispatcher>,
+        directory: Directory,
         metrics: Arc<Metrics>,
         events: EventBus,
     ) -> Arc<Self> {
@@ -59,7 +61,7 @@ impl Intake {
             metrics: metrics.clone(),
             events: events.clone(),
         });
-        tokio::spawn(sequence(receiver, store, queues, seen, metrics, events));
+        tokio::spawn(sequence(receiver, store, dispatcher, directory, seen, metrics, events));
         intake
     }
 
@@ -126,7 +128,8 @@ impl CallbackHandler for Intake {
 async fn sequence(
     mut receiver: mpsc::UnboundedReceiver<Submitted>,
     store: Store,
-    queues: ConversationQueues,
+    dispatcher: Arc<Dispatcher>,
+    directory: Directory,
     seen: Cache<String, ()>,
     metrics: Arc<Metrics>,
     events: EventBus,
@@ -144,8 +147,9 @@ async fn sequence(
                 item.seq = seq;
                 seen.insert(msg_id.clone(), ());
                 accepted(&item, &metrics, &events);
+                learn(&directory, &item);
                 if item.message.is_for_agent() {
-                    queues.enqueue(item);
+                    dispatcher.dispatch(item);
                 } else {
                     settle_without_agent(&store, &item, &metrics, &events);
                 }
@@ -170,6 +174,18 @@ async fn sequence(
             acked(&metrics, &events, &frame, &msg_id);
         }
     }
+}
+
+/// The contacts directory learns groups and people from every accepted message (there is no API that lists
+/// the groups a robot is in).
+fn learn(directory: &Directory, item: &InboxItem) {
+    let directory = directory.clone();
+    let message = item.message.clone();
+    tokio::spawn(async move {
+        if let Err(err) = directory.observe(&message).await {
+            tracing::warn!(code = err.code(), error = %err, "directory update failed");
+        }
+    });
 }
 
 fn acked(metrics: &Metrics, events: &EventBus, frame: &CallbackFrame, msg_id: &str) {

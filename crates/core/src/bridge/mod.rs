@@ -1,10 +1,29 @@
-//! Inbound pipeline: frame → decode → durable inbox (dedupe on msgId) → ACK → per-conversation FIFO queue
-//! → agent → reply → mark done. A crash anywhere resumes from the inbox on the next start.
+//! Inbound pipeline: frame → decode → durable inbox (dedupe on msgId) → ACK → allow-list / chat command /
+//! per-conversation FIFO queue → agent → chunked reply → durable outbox → pacer → webhook or OpenAPI.
+//! A crash anywhere resumes from the inbox and the outbox on the next start.
 
+pub mod access;
+pub mod chunking;
+pub mod commands;
+mod delivery;
+mod dispatch;
+mod error;
 mod intake;
+mod outbox;
+mod pacer;
+mod permissions;
 mod processor;
 mod queues;
+mod replies;
 
+pub use commands::Commands;
+pub use delivery::RouteDelivery;
+pub use dispatch::Dispatcher;
+pub use error::BridgeError;
 pub use intake::Intake;
+pub use outbox::{Deliver, Delivered, DeliveryOutcome, Outbox, OutboxConversation, OutboxStatus};
+pub use pacer::{Pacer, PacingSettings};
+pub use permissions::PermissionBroker;
 pub use processor::ReplyProcessor;
 pub use queues::{ConversationQueues, ItemProcessor};
+pub use replies::{MessageFormat, Replies};

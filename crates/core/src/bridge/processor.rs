@@ -1,118 +1,117 @@
-//! One inbound message to completion: ask the agent, send its reply, mark the inbox row done. Transient
-//! failures are retried with backoff (the agent's answer is kept, so a failed send never re-runs the agent);
-//! only permanent failures mark the row failed.
+//! One inbound message to completion: ask the agent (relaying its permission asks and questions to the chat),
+//! then hand the answer to the outbox in the same transaction that marks the message answered. From then on
+//! a crash resumes delivery, never the agent turn. An unreachable agent gets the user a short notice once and
+//! the turn is retried with backoff; nothing is dropped.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::permissions::PermissionBroker;
 use super::queues::ItemProcessor;
-use crate::agent::{AgentBackend, AgentReply, AgentRequest};
-use crate::dingtalk::send::{SendError, WebhookSender};
+use super::replies::{MessageFormat, Replies};
+use crate::agent::{AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
-use crate::store::{InboxItem, InboxState, Store};
+use crate::store::{InboxItem, InboxState, Route, Store};
 
 pub struct ReplyProcessor {
     pub agent: Arc<dyn AgentBackend>,
-    pub sender: WebhookSender,
+    pub replies: Replies,
+    pub permissions: Arc<PermissionBroker>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub events: EventBus,
     pub retry_delay: Duration,
 }
 
+enum TurnOutcome {
+    Reply(AgentReply),
+    Failed(AgentError),
+    Cancelled,
+}
+
 impl ReplyProcessor {
-    fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
-        ExponentialBuilder::default()
+    async fn run_turn(&self, item: &InboxItem, route: &Route, cancel: &CancellationToken) -> TurnOutcome {
+        let message = &item.message;
+        let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry_delay)
             .with_max_delay(Duration::from_secs(60))
             .with_jitter()
             .without_max_times()
-            .build()
-    }
-
-    async fn ask_agent(&self, item: &InboxItem, cancel: &CancellationToken) -> Option<AgentReply> {
-        let message = &item.message;
-        let mut backoff = self.backoff();
+            .build();
+        let mut told_unavailable = false;
         loop {
             self.events.publish(Event::AgentStarted {
                 msg_id: message.msg_id.clone(),
                 conversation_id: message.conversation_id.clone(),
             });
             let started = Instant::now();
+            let (updates, relay_rx) = mpsc::unbounded_channel();
+            let relay = tokio::spawn(relay_updates(
+                relay_rx,
+                self.replies.clone(),
+                self.permissions.clone(),
+                route.clone(),
+                message.msg_id.clone(),
+            ));
             let result = tokio::select! {
-                _ = cancel.cancelled() => return None,
-                result = self.agent.respond(AgentRequest::from_message(message), tokio::sync::mpsc::unbounded_channel().0) => result,
+                _ = cancel.cancelled() => None,
+                result = self.agent.respond(AgentRequest::from_message(message), updates) => Some(result),
             };
+            // The sender was moved into `respond`; the relay ends once it is dropped.
+            let _ = relay.await;
             match result {
-                Ok(reply) => {
+                None => return TurnOutcome::Cancelled,
+                Some(Ok(reply)) => {
                     self.metrics.agent_replied.inc();
+                    self.metrics.record_turn(started.elapsed());
                     self.events.publish(Event::AgentReplied {
                         msg_id: message.msg_id.clone(),
                         conversation_id: message.conversation_id.clone(),
                         preview: reply.text.chars().take(80).collect(),
                         duration_ms: started.elapsed().as_millis() as u64,
                     });
-                    return Some(reply);
+                    return TurnOutcome::Reply(reply);
                 }
-                Err(err) => {
+                Some(Err(AgentError::Unavailable(reason))) => {
                     self.metrics.agent_failed.inc();
-                    tracing::warn!(code = err.code(), error = %err, msg_id = message.msg_id, "agent turn failed; will retry");
+                    tracing::warn!(msg_id = message.msg_id, reason, "agent unavailable; will retry");
+                    self.events.publish(Event::AgentFailed {
+                        msg_id: message.msg_id.clone(),
+                        conversation_id: message.conversation_id.clone(),
+                        error: reason.clone(),
+                    });
+                    let _ = self.store.set_state(&message.msg_id, InboxState::Queued, Some(reason.clone())).await;
+                    if !told_unavailable {
+                        told_unavailable = true;
+                        let notice = format!(
+                            "⏳ The agent is not reachable right now ({reason}). Your message is kept and will be answered as soon as it is back."
+                        );
+                        let source = format!("{}#unavailable", message.msg_id);
+                        if let Err(err) = self.replies.send(route, &notice, MessageFormat::Markdown, source, false).await {
+                            tracing::error!(code = err.code(), error = %err, "cannot queue unavailable notice");
+                        }
+                    }
+                    let delay = backoff.next().unwrap_or(Duration::from_secs(60));
+                    tokio::select! {
+                        _ = cancel.cancelled() => return TurnOutcome::Cancelled,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Some(Err(err)) => {
+                    self.metrics.agent_failed.inc();
                     self.events.publish(Event::AgentFailed {
                         msg_id: message.msg_id.clone(),
                         conversation_id: message.conversation_id.clone(),
                         error: err.to_string(),
                     });
-                    let _ = self
-                        .store
-                        .set_state(&message.msg_id, InboxState::Queued, Some(err.to_string()))
-                        .await;
-                    if !sleep_or_cancel(backoff.next(), cancel).await {
-                        return None;
-                    }
+                    return TurnOutcome::Failed(err);
                 }
-            }
-        }
-    }
-
-    async fn deliver(
-        &self,
-        item: &InboxItem,
-        reply: &AgentReply,
-        cancel: &CancellationToken,
-    ) -> Result<usize, SendError> {
-        let message = &item.message;
-        let title: String = reply
-            .text
-            .lines()
-            .next()
-            .unwrap_or("reply")
-            .chars()
-            .take(40)
-            .collect();
-        let mut backoff = self.backoff();
-        loop {
-            let result = self
-                .sender
-                .send_markdown(
-                    message.session_webhook.as_deref(),
-                    message.session_webhook_expires_ms,
-                    &title,
-                    &reply.text,
-                )
-                .await;
-            match result {
-                Err(err) if err.is_transient() => {
-                    tracing::warn!(code = err.code(), error = %err, msg_id = message.msg_id, "reply not sent yet; will retry");
-                    if !sleep_or_cancel(backoff.next(), cancel).await {
-                        return Err(err);
-                    }
-                }
-                other => return other,
             }
         }
     }
@@ -122,53 +121,57 @@ impl ReplyProcessor {
 impl ItemProcessor for ReplyProcessor {
     async fn process(&self, item: InboxItem, cancel: CancellationToken) {
         let message = &item.message;
-        let Some(reply) = self.ask_agent(&item, &cancel).await else {
-            return; // shutting down: stays queued, replayed next start
+        let route = Route::from_message(message);
+        let (text, ok) = match self.run_turn(&item, &route, &cancel).await {
+            TurnOutcome::Cancelled => return, // stays queued; replayed on the next start
+            TurnOutcome::Reply(reply) => (reply.text, true),
+            TurnOutcome::Failed(AgentError::Aborted) => (String::new(), false),
+            TurnOutcome::Failed(err) => (format!("⚠️ The agent could not answer: {err}"), false),
         };
-        match self.deliver(&item, &reply, &cancel).await {
-            Ok(bytes) => {
-                tracing::info!(
-                    msg_id = message.msg_id,
-                    conversation = message.conversation_id,
-                    bytes,
-                    "reply sent"
-                );
-                self.metrics.replies_sent.inc();
-                self.events.publish(Event::ReplySent {
-                    msg_id: message.msg_id.clone(),
-                    conversation_id: message.conversation_id.clone(),
-                    bytes,
-                });
-                self.settle(&message.msg_id, InboxState::Done, None).await;
-            }
-            Err(err) if err.is_transient() => {} // cancelled mid-retry: replayed next start
-            Err(err) => {
-                self.metrics.replies_failed.inc();
-                tracing::warn!(code = err.code(), error = %err, msg_id = message.msg_id, "reply failed permanently");
-                self.events.publish(Event::ReplyFailed {
-                    msg_id: message.msg_id.clone(),
-                    conversation_id: message.conversation_id.clone(),
-                    error: err.to_string(),
-                });
-                self.settle(&message.msg_id, InboxState::Failed, Some(err.to_string()))
-                    .await;
-            }
+        if text.is_empty() {
+            // Stopped with /stop: the command already answered; just settle the message.
+            let _ = self.store.set_state(&message.msg_id, InboxState::Done, None).await;
+            return;
+        }
+        if let Err(err) = self
+            .replies
+            .send(&route, &text, MessageFormat::Markdown, message.msg_id.clone(), true)
+            .await
+        {
+            tracing::error!(code = err.code(), error = %err, msg_id = message.msg_id, "cannot queue the reply");
+        } else if !ok {
+            tracing::warn!(msg_id = message.msg_id, "agent turn failed; the user was told");
         }
     }
 }
 
-impl ReplyProcessor {
-    async fn settle(&self, msg_id: &str, state: InboxState, error: Option<String>) {
-        if let Err(err) = self.store.set_state(msg_id, state, error).await {
-            tracing::error!(code = err.code(), error = %err, msg_id, "cannot record message outcome");
+/// Relays a turn's permission asks and questions to the chat while it runs.
+async fn relay_updates(
+    mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
+    replies: Replies,
+    permissions: Arc<PermissionBroker>,
+    route: Route,
+    msg_id: String,
+) {
+    while let Some(update) = updates.recv().await {
+        let (text, source) = match update {
+            AgentUpdate::Text(_) => continue,
+            AgentUpdate::PermissionAsked { id, summary } => {
+                permissions.ask(&route.conversation_id, &id);
+                let minutes = permissions.timeout().as_secs().div_ceil(60);
+                (
+                    format!(
+                        "🔐 **The agent asks for permission**\n\n{summary}\n\nReply `/allow` or `/deny` (denied automatically after {minutes} min)."
+                    ),
+                    format!("{msg_id}#permission-{id}"),
+                )
+            }
+            AgentUpdate::QuestionAsked { id, question } => {
+                (format!("❓ **The agent asks**\n\n{question}"), format!("{msg_id}#question-{id}"))
+            }
+        };
+        if let Err(err) = replies.send(&route, &text, MessageFormat::Markdown, source, false).await {
+            tracing::error!(code = err.code(), error = %err, "cannot relay agent request");
         }
-    }
-}
-
-async fn sleep_or_cancel(delay: Option<Duration>, cancel: &CancellationToken) -> bool {
-    let delay = delay.unwrap_or(Duration::from_secs(60));
-    tokio::select! {
-        _ = cancel.cancelled() => false,
-        _ = tokio::time::sleep(delay) => true,
     }
 }

@@ -38,6 +38,37 @@ pub struct Config {
     pub bridge: BridgeSettings,
     pub dashboard: DashboardSettings,
     pub quota: QuotaSettings,
+    pub access: AccessSettings,
+    pub pacing: crate::bridge::PacingSettings,
+    pub agent: AgentSettings,
+}
+
+/// Who may talk to the agent. Empty lists refuse everyone (and say how to configure them).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessSettings {
+    /// DingTalk userIds (staffIds) allowed to reach the agent; `"*"` allows everyone in the organisation.
+    pub allowed_staff_ids: Vec<String>,
+    /// Group conversationIds where the bot answers (allowed senders only); `"*"` opts every group in.
+    pub allowed_groups: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentSettings {
+    /// How long a relayed permission ask waits for `/allow` or `/deny` before it is denied.
+    pub permission_timeout_secs: u64,
+    /// Readable size of one markdown message; longer answers are split into numbered parts.
+    pub chunk_chars: usize,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self {
+            permission_timeout_secs: 300,
+            chunk_chars: 3_800,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ mod file;
 mod paths;
 
 pub use file::{
-    BridgeSettings, Config, ConfigError, DashboardSettings, DingTalkSettings, QuotaSettings,
+    AccessSettings, AgentSettings, BridgeSettings, Config, ConfigError, DashboardSettings, DingTalkSettings, QuotaSettings,
     StreamSettings,
 };
 pub use paths::{default_config_path, default_data_dir};

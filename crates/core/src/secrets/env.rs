@@ -1,6 +1,6 @@
 use secrecy::SecretString;
 
-use super::{CLIENT_SECRET, SecretError, SecretStore};
+use super::{CLIENT_SECRET, MCP_TOKEN, SecretError, SecretStore};
 
 /// Read-only store over the environment, for headless servers and CI (`DINGTALK_CLIENT_SECRET`).
 #[derive(Default)]
@@ -10,6 +10,7 @@ impl EnvSecretStore {
     fn variable(account: &str) -> Option<&'static str> {
         match account {
             CLIENT_SECRET => Some("DINGTALK_CLIENT_SECRET"),
+            MCP_TOKEN => Some("DINGBRIDGE_TOKEN"),
             _ => None,
         }
     }

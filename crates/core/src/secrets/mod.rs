@@ -2,15 +2,19 @@
 //! The desktop app uses the OS keychain; headless servers and CI read env; tests use memory.
 
 mod env;
+mod file;
 mod memory;
 
 pub use env::EnvSecretStore;
+pub use file::FileSecretStore;
 pub use memory::MemorySecretStore;
 
 use secrecy::SecretString;
 
 /// Account names under which secrets are stored.
 pub const CLIENT_SECRET: &str = "dingtalk-client-secret";
+/// The bearer token of the local MCP server (`DINGBRIDGE_TOKEN` in the env store).
+pub const MCP_TOKEN: &str = "mcp-token";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {

@@ -5,6 +5,7 @@ use tokio::sync::oneshot;
 
 use super::StoreError;
 use super::inbox::{InboxItem, InboxState, InsertOutcome};
+use super::outbox::{self, NewOutboxItem, OutboxItem, OutboxState, Route};
 use crate::time::{month_of, now_ms};
 
 pub(super) enum WriteCommand {
@@ -16,6 +17,18 @@ pub(super) enum WriteCommand {
         msg_id: String,
         state: InboxState,
         error: Option<String>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    EnqueueOutbox {
+        items: Vec<NewOutboxItem>,
+        complete_inbox: Option<String>,
+        reply: oneshot::Sender<Result<Vec<OutboxItem>, StoreError>>,
+    },
+    SetOutboxState {
+        id: i64,
+        state: OutboxState,
+        error: Option<String>,
+        channel: Option<String>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     PurgeFinished {
@@ -60,6 +73,10 @@ enum Pending {
     ),
     Unit(oneshot::Sender<Result<(), StoreError>>),
     Count(oneshot::Sender<Result<usize, StoreError>>, usize),
+    Outbox(
+        oneshot::Sender<Result<Vec<OutboxItem>, StoreError>>,
+        Vec<OutboxItem>,
+    ),
 }
 
 fn run(mut conn: Connection, receiver: mpsc::Receiver<WriteCommand>) {
@@ -110,11 +127,40 @@ fn apply_batch(
                     let _ = reply.send(Err(err));
                 }
             },
+            WriteCommand::EnqueueOutbox {
+                items,
+                complete_inbox,
+                reply,
+            } => match outbox::enqueue(&tx, &items, complete_inbox.as_deref()) {
+                Ok(created) => pending.push(Pending::Outbox(reply, created)),
+                Err(err) => {
+                    let _ = reply.send(Err(err));
+                }
+            },
+            WriteCommand::SetOutboxState {
+                id,
+                state,
+                error,
+                channel,
+                reply,
+            } => match outbox::set_state(&tx, id, state, error.as_deref(), channel.as_deref()) {
+                Ok(()) => pending.push(Pending::Unit(reply)),
+                Err(err) => {
+                    let _ = reply.send(Err(err));
+                }
+            },
             WriteCommand::PurgeFinished { before_ms, reply } => {
-                match tx.execute(
-                    "DELETE FROM inbox WHERE state != 'queued' AND finished_at_ms < ?1",
-                    params![before_ms],
-                ) {
+                match tx
+                    .execute(
+                        "DELETE FROM outbox WHERE state != 'pending' AND created_at_ms < ?1",
+                        params![before_ms],
+                    )
+                    .and_then(|_| {
+                        tx.execute(
+                            "DELETE FROM inbox WHERE state != 'queued' AND finished_at_ms < ?1",
+                            params![before_ms],
+                        )
+                    }) {
                     Ok(count) => pending.push(Pending::Count(reply, count)),
                     Err(err) => {
                         let _ = reply.send(Err(err.into()));
@@ -137,6 +183,9 @@ fn apply_batch(
                     Pending::Count(tx, count) => {
                         let _ = tx.send(Ok(count));
                     }
+                    Pending::Outbox(tx, created) => {
+                        let _ = tx.send(Ok(created));
+                    }
                 }
             }
             Ok(())
@@ -154,6 +203,9 @@ fn apply_batch(
                         let _ = tx.send(Err(failure()));
                     }
                     Pending::Count(tx, _) => {
+                        let _ = tx.send(Err(failure()));
+                    }
+                    Pending::Outbox(tx, _) => {
                         let _ = tx.send(Err(failure()));
                     }
                 }
@@ -197,6 +249,18 @@ fn insert_inbound(
             item.received_at_ms,
             message.preview(),
         ],
+    )?;
+    outbox::upsert_route(
+        tx,
+        &Route {
+            conversation_id: message.conversation_id.clone(),
+            kind: message.conversation_kind,
+            staff_id: message.sender_staff_id.clone(),
+            sender_nick: message.sender_nick.clone(),
+            session_webhook: message.session_webhook.clone(),
+            webhook_expires_ms: message.session_webhook_expires_ms,
+        },
+        item.received_at_ms,
     )?;
     bump_counter(tx, &month_of(item.received_at_ms), "stream_messages")?;
     Ok(InsertOutcome::Inserted { seq })

@@ -1,5 +1,12 @@
-//! Sending into DingTalk conversations: the sessionWebhook of an inbound message (protocol notes §3.1).
+//! Sending into DingTalk conversations: the sessionWebhook of an inbound message (protocol notes §3.1) and
+//! the robot's proactive OpenAPI sends to a user or a group (§3.2).
 
+mod error;
+mod openapi;
 mod webhook;
 
-pub use webhook::{SendError, WebhookSender};
+pub use error::{SEND_TOO_FAST_RETRY_AFTER, SendError};
+pub use openapi::{
+    GROUP_MSG_PARAM_MAX_BYTES, MessageBody, OTO_MSG_PARAM_MAX_BYTES, OpenApiSender, SendReceipt,
+};
+pub use webhook::{WEBHOOK_MAX_BODY_BYTES, WebhookSender, markdown_body_len};

@@ -6,43 +6,20 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::error::SendError;
 use crate::time::now_ms;
 
 /// DingTalk rejects webhook bodies above 20,000 bytes (errcode 460101).
 pub const WEBHOOK_MAX_BODY_BYTES: usize = 20_000;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error("[SEND_NO_WEBHOOK] the message carries no sessionWebhook")]
-    NoWebhook,
-    #[error("[SEND_WEBHOOK_EXPIRED] the sessionWebhook has expired")]
-    WebhookExpired,
-    #[error("[SEND_THROTTLED] DingTalk throttled the send: {0}")]
-    Throttled(String),
-    #[error("[SEND_TOO_LONG] the message is too long for DingTalk")]
-    TooLong,
-    #[error("[SEND_REJECTED] DingTalk rejected the send: errcode {errcode}: {errmsg}")]
-    Rejected { errcode: i64, errmsg: String },
-    #[error("[SEND_HTTP] sending failed: {0}")]
-    Http(String),
+/// Size of the webhook request body `send_markdown` would send: what the 20,000-byte limit applies to.
+/// The chunker measures parts with it so each part's *serialized* body fits.
+pub fn markdown_body_len(title: &str, text: &str) -> usize {
+    markdown_body(title, text).len()
 }
 
-impl SendError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NoWebhook => "SEND_NO_WEBHOOK",
-            Self::WebhookExpired => "SEND_WEBHOOK_EXPIRED",
-            Self::Throttled(_) => "SEND_THROTTLED",
-            Self::TooLong => "SEND_TOO_LONG",
-            Self::Rejected { .. } => "SEND_REJECTED",
-            Self::Http(_) => "SEND_HTTP",
-        }
-    }
-
-    /// Worth retrying later (throttling, network, server errors).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Throttled(_) | Self::Http(_))
-    }
+fn markdown_body(title: &str, text: &str) -> String {
+    json!({"msgtype": "markdown", "markdown": {"title": title, "text": text}}).to_string()
 }
 
 #[derive(Deserialize)]
@@ -79,10 +56,12 @@ impl WebhookSender {
         if expires_ms.is_some_and(|expiry| expiry <= now_ms()) {
             return Err(SendError::WebhookExpired);
         }
-        let body =
-            json!({"msgtype": "markdown", "markdown": {"title": title, "text": text}}).to_string();
+        let body = markdown_body(title, text);
         if body.len() > WEBHOOK_MAX_BODY_BYTES {
-            return Err(SendError::TooLong);
+            return Err(SendError::TooLong(format!(
+                "webhook body is {} bytes, the limit is {WEBHOOK_MAX_BODY_BYTES}",
+                body.len()
+            )));
         }
         let response = self
             .http
@@ -101,8 +80,8 @@ impl WebhookSender {
             Some(answer) => Err(classify(answer.errcode, answer.errmsg, status.as_u16())),
             None if status.is_server_error() => Err(SendError::Http(format!("HTTP {status}"))),
             None => Err(SendError::Rejected {
-                errcode: -1,
-                errmsg: format!("HTTP {status} without a JSON answer"),
+                code: "-1".to_owned(),
+                message: format!("HTTP {status} without a JSON answer"),
             }),
         }
     }
@@ -111,12 +90,19 @@ impl WebhookSender {
 fn classify(errcode: i64, errmsg: String, status: u16) -> SendError {
     match errcode {
         // 130101 "send too fast, exceed 20 times per minute", 410100 and 660026 (custom-robot family).
-        130101 | 410100 | 660026 => SendError::Throttled(errmsg),
-        460101 => SendError::TooLong,
+        // DingTalk gives no retry hint here; the bridge's pacer decides.
+        130101 | 410100 | 660026 => SendError::Throttled {
+            reason: errmsg,
+            retry_after: None,
+        },
+        460101 => SendError::TooLong(errmsg),
         // An expired/unknown session; one project saw HTTP 500 for expiry (protocol notes §3.1).
         300001 | 300004 => SendError::WebhookExpired,
         -1 if status >= 500 => SendError::Http(errmsg),
         _ if status >= 500 => SendError::Http(format!("HTTP {status}: {errmsg}")),
-        _ => SendError::Rejected { errcode, errmsg },
+        _ => SendError::Rejected {
+            code: errcode.to_string(),
+            message: errmsg,
+        },
     }
 }

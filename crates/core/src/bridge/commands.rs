@@ -1,0 +1,141 @@
+//! Chat commands. They are handled as soon as they arrive, not behind the conversation's queue: `/stop` and
+//! `/allow` must reach a turn that is still running.
+
+use std::sync::Arc;
+
+use super::permissions::PermissionBroker;
+use super::queues::ConversationQueues;
+use crate::agent::AgentBackend;
+use crate::metrics::Metrics;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatCommand {
+    New,
+    Stop,
+    Status,
+    Help,
+    Allow,
+    Deny,
+    Unknown(String),
+}
+
+/// A message whose first word starts with `/` is a command (DingTalk strips the @mention, so group commands
+/// look the same as direct ones).
+pub fn parse(text: &str) -> Option<ChatCommand> {
+    let word = text.split_whitespace().next()?;
+    let name = word.strip_prefix('/')?;
+    // `/src/main.rs is broken` is a message about a path, not a command.
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphabetic() || c == '?') {
+        return None;
+    }
+    Some(match name.to_ascii_lowercase().as_str() {
+        "new" | "reset" => ChatCommand::New,
+        "stop" | "abort" => ChatCommand::Stop,
+        "status" => ChatCommand::Status,
+        "help" | "?" => ChatCommand::Help,
+        "allow" | "yes" => ChatCommand::Allow,
+        "deny" | "no" => ChatCommand::Deny,
+        _ => ChatCommand::Unknown(word.to_owned()),
+    })
+}
+
+pub const HELP: &str = "**DingBridge commands**\n\n\
+- `/new` — start a fresh agent session for this chat\n\
+- `/stop` — stop the answer that is running now\n\
+- `/status` — bridge and agent state\n\
+- `/allow` / `/deny` — answer the agent's permission request\n\
+- `/help` — this list\n\n\
+Anything else is sent to the agent.";
+
+pub struct Commands {
+    pub agent: Arc<dyn AgentBackend>,
+    pub permissions: Arc<PermissionBroker>,
+    pub queues: ConversationQueues,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Commands {
+    /// Runs the command and returns what to answer in the chat.
+    pub async fn run(&self, command: &ChatCommand, conversation_id: &str) -> String {
+        match command {
+            ChatCommand::Help => HELP.into(),
+            ChatCommand::Unknown(word) => format!("Unknown command `{word}`.\n\n{HELP}"),
+            ChatCommand::New => match self.agent.reset_session(conversation_id).await {
+                Ok(()) => "Started a fresh agent session for this chat.".into(),
+                Err(err) => format!("Could not start a new session: {err}"),
+            },
+            ChatCommand::Stop => match self.agent.abort(conversation_id).await {
+                Ok(true) => "Stopped the running answer.".into(),
+                Ok(false) => "Nothing is running in this chat.".into(),
+                Err(err) => format!("Could not stop the agent: {err}"),
+            },
+            ChatCommand::Allow | ChatCommand::Deny => {
+                let allow = *command == ChatCommand::Allow;
+                match self.permissions.answer(conversation_id, allow).await {
+                    Ok(Some(_)) if allow => "Allowed. The agent continues.".into(),
+                    Ok(Some(_)) => "Denied. The agent was told not to do it.".into(),
+                    Ok(None) => "There is no pending permission request in this chat.".into(),
+                    Err(err) => format!("Could not answer the agent: {err}"),
+                }
+            }
+            ChatCommand::Status => self.status(conversation_id).await,
+        }
+    }
+
+    async fn status(&self, conversation_id: &str) -> String {
+        let connection = self.metrics.connection();
+        let queues = self.queues.status();
+        let here = queues
+            .conversations
+            .iter()
+            .find(|q| q.conversation_id == conversation_id)
+            .map_or(0, |q| q.depth);
+        let agent = match self.agent.health().await {
+            Ok(health) if health.healthy => format!(
+                "{} is up{}",
+                self.agent.name(),
+                health.version.map(|v| format!(" (version {v})")).unwrap_or_default()
+            ),
+            Ok(_) => format!("{} reports a problem", self.agent.name()),
+            Err(err) => format!("{} is not reachable: {err}", self.agent.name()),
+        };
+        let (month, used) = self.metrics.stream_usage();
+        format!(
+            "**DingBridge status**\n\n\
+             - DingTalk: {:?}, {} reconnects\n\
+             - Agent: {agent}\n\
+             - Waiting in this chat: {here}; in all chats: {}; running now: {}\n\
+             - Permission request pending here: {}\n\
+             - Stream messages this month ({month}): {used}",
+            connection.state,
+            connection.reconnects,
+            queues.total_depth,
+            queues.in_flight,
+            if self.permissions.is_pending(conversation_id) { "yes" } else { "no" },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_recognised_case_insensitively() {
+        assert_eq!(parse("/NEW"), Some(ChatCommand::New));
+        assert_eq!(parse("  /stop now"), Some(ChatCommand::Stop));
+        assert_eq!(parse("/allow"), Some(ChatCommand::Allow));
+    }
+
+    #[test]
+    fn plain_text_and_paths_in_the_middle_are_not_commands() {
+        assert_eq!(parse("run the tests in /src"), None);
+        assert_eq!(parse("/src/main.rs is broken"), None);
+        assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn unknown_commands_are_reported() {
+        assert_eq!(parse("/frobnicate x"), Some(ChatCommand::Unknown("/frobnicate".into())));
+    }
+}

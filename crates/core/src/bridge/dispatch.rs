@@ -1,0 +1,72 @@
+//! Where an accepted inbound message goes: refused (allow-list), answered at once (chat command), or queued
+//! for the agent in its conversation's FIFO.
+
+use std::sync::Arc;
+
+use super::access::{self, AccessDecision};
+use super::commands::{self, Commands};
+use super::queues::ConversationQueues;
+use super::replies::{MessageFormat, Replies};
+use crate::config::AccessSettings;
+use crate::events::{Event, EventBus};
+use crate::store::{InboxItem, Route};
+
+pub struct Dispatcher {
+    pub access: AccessSettings,
+    pub commands: Arc<Commands>,
+    pub queues: ConversationQueues,
+    pub replies: Replies,
+    pub events: EventBus,
+}
+
+impl Dispatcher {
+    pub fn dispatch(self: &Arc<Self>, item: InboxItem) {
+        let message = &item.message;
+        let decision = access::decide(&self.access, message);
+        if decision != AccessDecision::Allowed {
+            tracing::warn!(
+                conversation = message.conversation_id,
+                sender = message.sender_staff_id.as_deref().unwrap_or("-"),
+                nick = message.sender_nick,
+                ?decision,
+                "sender not allowed; refusing"
+            );
+            self.events.publish(Event::AccessRefused {
+                msg_id: message.msg_id.clone(),
+                conversation_id: message.conversation_id.clone(),
+                sender_nick: message.sender_nick.clone(),
+                sender_staff_id: message.sender_staff_id.clone(),
+            });
+            let text = access::refusal(&decision, message).unwrap_or_default();
+            self.answer_now(&item, text);
+            return;
+        }
+        if let Some(command) = commands::parse(&message.prompt_text()) {
+            let this = self.clone();
+            let conversation = message.conversation_id.clone();
+            tokio::spawn(async move {
+                let answer = this.commands.run(&command, &conversation).await;
+                this.answer(&item, answer).await;
+            });
+            return;
+        }
+        self.queues.enqueue(item);
+    }
+
+    fn answer_now(self: &Arc<Self>, item: &InboxItem, text: String) {
+        let this = self.clone();
+        let item = item.clone();
+        tokio::spawn(async move { this.answer(&item, text).await });
+    }
+
+    async fn answer(&self, item: &InboxItem, text: String) {
+        let route = Route::from_message(&item.message);
+        if let Err(err) = self
+            .replies
+            .send(&route, &text, MessageFormat::Markdown, item.message.msg_id.clone(), true)
+            .await
+        {
+            tracing::error!(code = err.code(), error = %err, "cannot queue answer");
+        }
+    }
+}

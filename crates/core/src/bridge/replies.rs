@@ -1,0 +1,144 @@
+//! Everything DingBridge says in a conversation goes through here: split into readable parts, written to the
+//! durable outbox (atomically with "this inbox message is answered"), then paced out by the outbox workers.
+
+use serde::{Deserialize, Serialize};
+
+use super::chunking::chunk_markdown_for;
+use super::outbox::Outbox;
+use crate::dingtalk::send::{
+    GROUP_MSG_PARAM_MAX_BYTES, MessageBody as ApiBody, OTO_MSG_PARAM_MAX_BYTES, WEBHOOK_MAX_BODY_BYTES,
+    markdown_body_len,
+};
+use crate::dingtalk::BotMessage;
+use crate::store::{MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, Route, Store, StoreError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageFormat {
+    Text,
+    #[default]
+    Markdown,
+}
+
+#[derive(Clone)]
+pub struct Replies {
+    store: Store,
+    outbox: Outbox,
+    chunk_chars: usize,
+}
+
+impl Route {
+    pub fn from_message(message: &BotMessage) -> Self {
+        Self {
+            conversation_id: message.conversation_id.clone(),
+            kind: message.conversation_kind,
+            staff_id: message.sender_staff_id.clone(),
+            sender_nick: message.sender_nick.clone(),
+            session_webhook: message.session_webhook.clone(),
+            webhook_expires_ms: message.session_webhook_expires_ms,
+        }
+    }
+}
+
+/// A worst-case title for measuring: 40 CJK characters (titles are cut to 40 characters).
+const WORST_TITLE: &str = "标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标";
+
+/// Splits a reply so every part fits *both* channels it may take: the sessionWebhook JSON body
+/// (≤ 20,000 bytes) and the OpenAPI msgParam (≤ 15,000 bytes), measured on the real serialisation.
+fn split_for_send(text: &str, readable_chars: usize) -> Vec<String> {
+    let over_webhook = WEBHOOK_MAX_BODY_BYTES - OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
+    let limit = OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
+    let body_len = |part: &str| {
+        let webhook = markdown_body_len(WORST_TITLE, part).saturating_sub(over_webhook);
+        let param = ApiBody::markdown(WORST_TITLE, part).msg_param_len();
+        webhook.max(param)
+    };
+    let parts: Vec<String> = chunk_markdown_for(text, readable_chars.max(200), limit, body_len)
+        .into_iter()
+        .map(|chunk| chunk.text)
+        .collect();
+    if parts.is_empty() { vec!["(empty answer)".to_owned()] } else { parts }
+}
+
+/// Title DingTalk shows in the conversation list: the first non-empty line, without markdown markers.
+fn title_of(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("DingBridge");
+    let clean = line.trim_start_matches(['#', '>', '*', '-', ' ', '`']);
+    let title: String = clean.chars().take(40).collect();
+    if title.is_empty() { "DingBridge".into() } else { title }
+}
+
+impl Replies {
+    pub fn new(store: Store, outbox: Outbox, chunk_chars: usize) -> Self {
+        Self {
+            store,
+            outbox,
+            chunk_chars,
+        }
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Queues `text` for `route`. `source` makes the send idempotent (re-queuing the same source is a no-op);
+    /// `complete_inbox` marks the inbound message `source` answered in the same transaction.
+    pub async fn send(
+        &self,
+        route: &Route,
+        text: &str,
+        format: MessageFormat,
+        source: String,
+        complete_inbox: bool,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let parts = split_for_send(text, self.chunk_chars);
+        let count = parts.len() as u32;
+        let items = parts
+            .into_iter()
+            .enumerate()
+            .map(|(index, part)| NewOutboxItem {
+                source_msg_id: Some(source.clone()),
+                part: index as u32 + 1,
+                parts: count,
+                message: OutboundMessage {
+                    body: match format {
+                        MessageFormat::Markdown => MessageBody::Markdown {
+                            title: title_of(&part),
+                            text: part,
+                        },
+                        MessageFormat::Text => MessageBody::Text { content: part },
+                    },
+                    route: route.clone(),
+                },
+            })
+            .collect();
+        let created = self
+            .store
+            .enqueue_outbox(items, complete_inbox.then_some(source))
+            .await?;
+        self.outbox.push(created.clone());
+        Ok(created)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_of;
+
+    #[test]
+    fn every_part_of_a_long_cjk_reply_fits_both_channels() {
+        let text = "## 构建报告\n\n".to_owned() + &"测试失败：\"quoted\" line\n".repeat(4_000);
+        let parts = super::split_for_send(&text, 3_800);
+        assert!(parts.len() > 1);
+        for part in &parts {
+            assert!(super::markdown_body_len(super::WORST_TITLE, part) <= super::WEBHOOK_MAX_BODY_BYTES);
+            assert!(super::ApiBody::markdown(super::WORST_TITLE, part).msg_param_len() <= 15_000);
+        }
+    }
+
+    #[test]
+    fn title_is_the_first_meaningful_line_without_markdown() {
+        assert_eq!(title_of("\n## Build failed\nbody"), "Build failed");
+        assert_eq!(title_of("   "), "DingBridge");
+    }
+}
