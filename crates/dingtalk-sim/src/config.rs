@@ -28,8 +28,15 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// `sessionWebhookExpiredTime` = `createAt` + this (samples: ~5,400 s).
     pub webhook_ttl: Duration,
-    /// Accepted sessionWebhook messages per conversation per rolling minute.
+    /// Accepted sessionWebhook messages per conversation per rolling `rate_window`.
     pub webhook_rate_per_min: u32,
+    /// The rolling window of the per-conversation limits (DingTalk: one minute). Tests shorten it so a
+    /// paced backlog of hundreds of messages takes seconds, not minutes.
+    pub rate_window: Duration,
+    /// Per-app, per-API calls per rolling second of the robot send and card APIs (§4.4: 20 QPS).
+    pub send_qps: u32,
+    /// Card streaming content above this many bytes answers `param.stream.content`.
+    pub card_max_content_bytes: usize,
 }
 
 impl Default for SimConfig {
@@ -47,6 +54,9 @@ impl Default for SimConfig {
             token_ttl: Duration::from_secs(7200),
             webhook_ttl: Duration::from_secs(5400),
             webhook_rate_per_min: 20,
+            rate_window: Duration::from_secs(60),
+            send_qps: 20,
+            card_max_content_bytes: 10_240,
         }
     }
 }
@@ -104,8 +114,23 @@ impl SimConfig {
         self
     }
 
+    pub fn with_rate_window(mut self, window: Duration) -> Self {
+        self.rate_window = window;
+        self
+    }
+
     pub fn with_webhook_rate_per_min(mut self, n: u32) -> Self {
         self.webhook_rate_per_min = n;
+        self
+    }
+
+    pub fn with_send_qps(mut self, n: u32) -> Self {
+        self.send_qps = n;
+        self
+    }
+
+    pub fn with_card_max_content_bytes(mut self, n: usize) -> Self {
+        self.card_max_content_bytes = n;
         self
     }
 }

@@ -37,7 +37,6 @@ pub const ERR_SESSION: i64 = 300_001;
 pub const ERR_TOO_LONG: i64 = 460_101;
 pub const ERR_BAD_BODY: i64 = 40_035;
 pub const ERR_TOO_FAST: i64 = 130_101;
-const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 struct Session {
     conversation_id: String,
@@ -145,7 +144,7 @@ fn accept(state: &SimState, session: Option<&str>, body: &[u8]) -> Result<(), Re
         .or_default();
     while window
         .front()
-        .is_some_and(|t| now.duration_since(*t) >= RATE_WINDOW)
+        .is_some_and(|t| now.duration_since(*t) >= state.config.rate_window)
     {
         window.pop_front();
     }
