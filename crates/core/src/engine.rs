@@ -15,12 +15,13 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::AgentBackend;
 use crate::api::status::{MemoryUsage, PerformanceSnapshot, QuotaStatus, StatusSnapshot};
 use crate::bridge::{
-    BridgeError, Commands, ConversationQueues, Dispatcher, Intake, MessageFormat, Outbox, Pacer,
-    PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
+    BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake, MessageFormat,
+    Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
 };
 use crate::config::Config;
 use crate::dingtalk::ConversationKind;
 use crate::dingtalk::auth::{RefreshPolicy, TokenManager};
+use crate::dingtalk::cards::CardClient;
 use crate::dingtalk::contacts::{ContactsService, Directory};
 use crate::dingtalk::docs::DocsService;
 use crate::dingtalk::openapi::OpenApiClient;
@@ -150,7 +151,12 @@ impl Engine {
         if credentials.is_some() {
             tasks.push(tokens.spawn_refresher(outbox_cancel.clone()));
         }
-        let openapi = OpenApiClient::new(http.clone(), &config.dingtalk, tokens.clone(), events.clone());
+        let openapi = OpenApiClient::new(
+            http.clone(),
+            &config.dingtalk,
+            tokens.clone(),
+            events.clone(),
+        );
         let directory = Directory::new(store.clone());
         let contacts = ContactsService::new(openapi.clone(), directory.clone());
         let docs = DocsService::new(openapi.clone(), contacts.clone());
@@ -178,9 +184,16 @@ impl Engine {
             agent.clone(),
             Duration::from_secs(config.agent.permission_timeout_secs.max(1)),
         );
+        let cards = Arc::new(CardReplies::new(
+            credentials
+                .as_ref()
+                .map(|c| CardClient::new(openapi.clone(), c.client_id.clone())),
+            config.cards.clone(),
+        ));
         let processor = Arc::new(ReplyProcessor {
             agent: agent.clone(),
             replies: replies.clone(),
+            cards,
             permissions: permissions.clone(),
             store: store.clone(),
             metrics: metrics.clone(),
@@ -206,7 +219,13 @@ impl Engine {
             replies: replies.clone(),
             events: events.clone(),
         });
-        let intake = Intake::start(store.clone(), dispatcher.clone(), directory, metrics.clone(), events.clone());
+        let intake = Intake::start(
+            store.clone(),
+            dispatcher.clone(),
+            directory,
+            metrics.clone(),
+            events.clone(),
+        );
 
         // Resume what a previous run left: undelivered outbox rows, then unanswered messages in arrival order.
         outbox.push(store.pending_outbox().await?);
@@ -333,7 +352,8 @@ impl Engine {
                 month,
                 stream_used,
                 stream_budget: inner.config.quota.stream_budget,
-                exhausted: inner.metrics.quota_exhausted() || stream_used >= inner.config.quota.stream_budget,
+                exhausted: inner.metrics.quota_exhausted()
+                    || stream_used >= inner.config.quota.stream_budget,
             },
             outbox: inner.outbox.status(),
             auth: inner.tokens.status(),
@@ -365,7 +385,11 @@ impl Engine {
         limit: usize,
         before_ms: Option<i64>,
     ) -> Result<Vec<HistoryEntry>, BridgeError> {
-        Ok(self.inner.store.history(conversation_id, limit.clamp(1, 500), before_ms).await?)
+        Ok(self
+            .inner
+            .store
+            .history(conversation_id, limit.clamp(1, 500), before_ms)
+            .await?)
     }
 
     /// Sends into a conversation DingBridge knows (it has received a message from it), through the same
@@ -381,12 +405,19 @@ impl Engine {
             .store
             .route(conversation_id)
             .await?
-            .ok_or_else(|| BridgeError::NotFound(format!("unknown conversation `{conversation_id}`")))?;
+            .ok_or_else(|| {
+                BridgeError::NotFound(format!("unknown conversation `{conversation_id}`"))
+            })?;
         self.send_on_route(route, content, format).await
     }
 
     /// 1:1 message to a user by userId (staffId): their known chat, or the robot's proactive 1:1 send.
-    pub async fn send_to_user(&self, staff_id: &str, content: &str, format: MessageFormat) -> Result<SendReport, BridgeError> {
+    pub async fn send_to_user(
+        &self,
+        staff_id: &str,
+        content: &str,
+        format: MessageFormat,
+    ) -> Result<SendReport, BridgeError> {
         let known = self.inner.store.route_for_staff(staff_id).await?;
         let route = known.unwrap_or_else(|| Route {
             conversation_id: format!("user:{staff_id}"),
@@ -418,18 +449,29 @@ impl Engine {
         self.send_on_route(route, content, format).await
     }
 
-    async fn send_on_route(&self, route: Route, content: &str, format: MessageFormat) -> Result<SendReport, BridgeError> {
+    async fn send_on_route(
+        &self,
+        route: Route,
+        content: &str,
+        format: MessageFormat,
+    ) -> Result<SendReport, BridgeError> {
         if content.trim().is_empty() {
             return Err(BridgeError::InvalidParams("content is empty".into()));
         }
         let webhook_usable = route.session_webhook.is_some()
-            && route.webhook_expires_ms.is_none_or(|expiry| expiry > now_ms());
+            && route
+                .webhook_expires_ms
+                .is_none_or(|expiry| expiry > now_ms());
         if !webhook_usable && !self.inner.has_credentials {
             return Err(BridgeError::NoCredentials);
         }
         let mut outcomes = self.inner.outbox.subscribe_outcomes();
         let source = format!("api-{}", uuid::Uuid::new_v4());
-        let created = self.inner.replies.send(&route, content, format, source, false).await?;
+        let created = self
+            .inner
+            .replies
+            .send(&route, content, format, source, false)
+            .await?;
         let ids: Vec<i64> = created.iter().map(|item| item.id).collect();
         let mut report = SendReport {
             conversation_id: route.conversation_id.clone(),
@@ -456,7 +498,12 @@ impl Engine {
             }
         }
         if remaining.is_empty() {
-            report.status = if report.error.is_some() { "failed" } else { "sent" }.into();
+            report.status = if report.error.is_some() {
+                "failed"
+            } else {
+                "sent"
+            }
+            .into();
         }
         Ok(report)
     }
@@ -471,9 +518,13 @@ impl Engine {
             .await
             .is_err()
         {
-            tracing::warn!("agent turns still running at shutdown; they will be replayed on next start");
+            tracing::warn!(
+                "agent turns still running at shutdown; they will be replayed on next start"
+            );
             inner.turn_abort.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(2), inner.queues.wait_no_turn_running()).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), inner.queues.wait_no_turn_running())
+                    .await;
         }
         // Replies already queued get a short chance to go out; the rest stays pending for the next start.
         let _ = inner.outbox.wait_idle(Duration::from_secs(2)).await;

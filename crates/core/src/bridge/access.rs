@@ -41,7 +41,10 @@ pub fn decide(settings: &AccessSettings, message: &BotMessage) -> AccessDecision
 
 /// What the refused sender reads.
 pub fn refusal(decision: &AccessDecision, message: &BotMessage) -> Option<String> {
-    let staff = message.sender_staff_id.as_deref().unwrap_or("(external user, no userId)");
+    let staff = message
+        .sender_staff_id
+        .as_deref()
+        .unwrap_or("(external user, no userId)");
     match decision {
         AccessDecision::Allowed => None,
         AccessDecision::NotConfigured => Some(format!(
@@ -95,25 +98,47 @@ mod tests {
         let m = message(ConversationKind::Single, Some("u1"));
         let decision = decide(&settings(&[], &[]), &m);
         assert_eq!(decision, AccessDecision::NotConfigured);
-        assert!(refusal(&decision, &m).unwrap().contains("allowed_staff_ids"));
+        assert!(
+            refusal(&decision, &m)
+                .unwrap()
+                .contains("allowed_staff_ids")
+        );
     }
 
     #[test]
     fn listed_sender_is_allowed_in_a_direct_chat() {
-        assert_eq!(decide(&settings(&["u1"], &[]), &message(ConversationKind::Single, Some("u1"))), AccessDecision::Allowed);
+        assert_eq!(
+            decide(
+                &settings(&["u1"], &[]),
+                &message(ConversationKind::Single, Some("u1"))
+            ),
+            AccessDecision::Allowed
+        );
     }
 
     #[test]
     fn unlisted_and_external_senders_are_refused() {
         let s = settings(&["u1"], &["*"]);
-        assert_eq!(decide(&s, &message(ConversationKind::Single, Some("u2"))), AccessDecision::SenderNotAllowed);
-        assert_eq!(decide(&s, &message(ConversationKind::Single, None)), AccessDecision::SenderNotAllowed);
+        assert_eq!(
+            decide(&s, &message(ConversationKind::Single, Some("u2"))),
+            AccessDecision::SenderNotAllowed
+        );
+        assert_eq!(
+            decide(&s, &message(ConversationKind::Single, None)),
+            AccessDecision::SenderNotAllowed
+        );
     }
 
     #[test]
     fn groups_must_be_opted_in() {
         let m = message(ConversationKind::Group, Some("u1"));
-        assert_eq!(decide(&settings(&["u1"], &[]), &m), AccessDecision::GroupNotEnabled);
-        assert_eq!(decide(&settings(&["u1"], &["cidG"]), &m), AccessDecision::Allowed);
+        assert_eq!(
+            decide(&settings(&["u1"], &[]), &m),
+            AccessDecision::GroupNotEnabled
+        );
+        assert_eq!(
+            decide(&settings(&["u1"], &["cidG"]), &m),
+            AccessDecision::Allowed
+        );
     }
 }

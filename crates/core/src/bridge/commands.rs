@@ -94,7 +94,10 @@ impl Commands {
             Ok(health) if health.healthy => format!(
                 "{} is up{}",
                 self.agent.name(),
-                health.version.map(|v| format!(" (version {v})")).unwrap_or_default()
+                health
+                    .version
+                    .map(|v| format!(" (version {v})"))
+                    .unwrap_or_default()
             ),
             Ok(_) => format!("{} reports a problem", self.agent.name()),
             Err(err) => format!("{} is not reachable: {err}", self.agent.name()),
@@ -111,7 +114,11 @@ impl Commands {
             connection.reconnects,
             queues.total_depth,
             queues.in_flight,
-            if self.permissions.is_pending(conversation_id) { "yes" } else { "no" },
+            if self.permissions.is_pending(conversation_id) {
+                "yes"
+            } else {
+                "no"
+            },
         )
     }
 }
@@ -136,6 +143,9 @@ mod tests {
 
     #[test]
     fn unknown_commands_are_reported() {
-        assert_eq!(parse("/frobnicate x"), Some(ChatCommand::Unknown("/frobnicate".into())));
+        assert_eq!(
+            parse("/frobnicate x"),
+            Some(ChatCommand::Unknown("/frobnicate".into()))
+        );
     }
 }

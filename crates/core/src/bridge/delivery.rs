@@ -31,15 +31,24 @@ fn api_body(body: &MessageBody) -> ApiBody {
 }
 
 impl RouteDelivery {
-    async fn via_openapi(&self, message: &OutboundMessage, after: Option<SendError>) -> Result<Delivered, SendError> {
+    async fn via_openapi(
+        &self,
+        message: &OutboundMessage,
+        after: Option<SendError>,
+    ) -> Result<Delivered, SendError> {
         let Some(openapi) = &self.openapi else {
             return Err(after.unwrap_or(SendError::WebhookExpired));
         };
         let route = &message.route;
         let body = api_body(&message.body);
         let (receipt, channel) = match (route.kind, route.staff_id.as_deref()) {
-            (ConversationKind::Group, _) => (openapi.send_to_group(&route.conversation_id, &body).await?, "group"),
-            (ConversationKind::Single, Some(staff_id)) => (openapi.send_to_user(staff_id, &body).await?, "oto"),
+            (ConversationKind::Group, _) => (
+                openapi.send_to_group(&route.conversation_id, &body).await?,
+                "group",
+            ),
+            (ConversationKind::Single, Some(staff_id)) => {
+                (openapi.send_to_user(staff_id, &body).await?, "oto")
+            }
             // An external user has no staffId: only the webhook can reach them.
             (ConversationKind::Single, None) => return Err(after.unwrap_or(SendError::NoWebhook)),
         };
@@ -55,22 +64,36 @@ impl Deliver for RouteDelivery {
     async fn deliver(&self, message: &OutboundMessage) -> Result<Delivered, SendError> {
         let route = &message.route;
         let webhook_valid = route.session_webhook.is_some()
-            && route.webhook_expires_ms.is_none_or(|expiry| expiry > now_ms() + 5_000);
+            && route
+                .webhook_expires_ms
+                .is_none_or(|expiry| expiry > now_ms() + 5_000);
         if !webhook_valid {
             return self.via_openapi(message, None).await;
         }
         let (title, text) = title_and_text(&message.body);
         match self
             .webhook
-            .send_markdown(route.session_webhook.as_deref(), route.webhook_expires_ms, &title, text)
+            .send_markdown(
+                route.session_webhook.as_deref(),
+                route.webhook_expires_ms,
+                &title,
+                text,
+            )
             .await
         {
-            Ok(bytes) => Ok(Delivered { channel: "webhook", bytes }),
+            Ok(bytes) => Ok(Delivered {
+                channel: "webhook",
+                bytes,
+            }),
             // Throttling and network trouble: retry the same way later.
             Err(err) if err.is_transient() => Err(err),
             // Expired, unknown or refused webhook: the OpenAPI path may still work.
             Err(err) => {
-                tracing::info!(code = err.code(), conversation = route.conversation_id, "webhook failed; using OpenAPI send");
+                tracing::info!(
+                    code = err.code(),
+                    conversation = route.conversation_id,
+                    "webhook failed; using OpenAPI send"
+                );
                 self.via_openapi(message, Some(err)).await
             }
         }

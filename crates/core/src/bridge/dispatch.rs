@@ -63,7 +63,13 @@ impl Dispatcher {
         let route = Route::from_message(&item.message);
         if let Err(err) = self
             .replies
-            .send(&route, &text, MessageFormat::Markdown, item.message.msg_id.clone(), true)
+            .send(
+                &route,
+                &text,
+                MessageFormat::Markdown,
+                item.message.msg_id.clone(),
+                true,
+            )
             .await
         {
             tracing::error!(code = err.code(), error = %err, "cannot queue answer");

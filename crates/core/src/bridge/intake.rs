@@ -10,8 +10,8 @@ use moka::sync::Cache;
 use tokio::sync::mpsc;
 
 use super::dispatch::Dispatcher;
-use crate::dingtalk::contacts::Directory;
 use crate::api::status::ConversationSummary;
+use crate::dingtalk::contacts::Directory;
 use crate::dingtalk::stream::{
     AckFrame, AckSender, BOT_MESSAGE_TOPIC, CallbackFrame, CallbackHandler,
 };
@@ -61,7 +61,9 @@ impl Intake {
             metrics: metrics.clone(),
             events: events.clone(),
         });
-        tokio::spawn(sequence(receiver, store, dispatcher, directory, seen, metrics, events));
+        tokio::spawn(sequence(
+            receiver, store, dispatcher, directory, seen, metrics, events,
+        ));
         intake
     }
 

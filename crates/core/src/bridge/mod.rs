@@ -3,6 +3,7 @@
 //! A crash anywhere resumes from the inbox and the outbox on the next start.
 
 pub mod access;
+mod cards;
 pub mod chunking;
 pub mod commands;
 mod delivery;
@@ -16,6 +17,7 @@ mod processor;
 mod queues;
 mod replies;
 
+pub use cards::{CardReplies, CardSettings};
 pub use commands::Commands;
 pub use delivery::RouteDelivery;
 pub use dispatch::Dispatcher;

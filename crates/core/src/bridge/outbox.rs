@@ -114,7 +114,11 @@ impl Outbox {
             let conversation = item.conversation_id.clone();
             let (start, pending) = {
                 let mut state = lock(&self.inner.state);
-                state.queues.entry(conversation.clone()).or_default().push_back(item);
+                state
+                    .queues
+                    .entry(conversation.clone())
+                    .or_default()
+                    .push_back(item);
                 let pending = state.pending.entry(conversation.clone()).or_default();
                 *pending += 1;
                 let pending = *pending;
@@ -143,7 +147,11 @@ impl Outbox {
                 rate_limited: state.rate_limited.contains(id),
             })
             .collect();
-        conversations.sort_by(|a, b| b.pending.cmp(&a.pending).then_with(|| a.conversation_id.cmp(&b.conversation_id)));
+        conversations.sort_by(|a, b| {
+            b.pending
+                .cmp(&a.pending)
+                .then_with(|| a.conversation_id.cmp(&b.conversation_id))
+        });
         OutboxStatus {
             pending: state.pending.values().sum(),
             throttled: state.throttled,
@@ -165,7 +173,9 @@ impl Outbox {
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn publish_depth(inner: &Inner, conversation: &str, pending: usize, rate_limited: bool) {
@@ -180,7 +190,11 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
     loop {
         let item = {
             let mut state = lock(&inner.state);
-            match state.queues.get_mut(&conversation).and_then(VecDeque::pop_front) {
+            match state
+                .queues
+                .get_mut(&conversation)
+                .and_then(VecDeque::pop_front)
+            {
                 Some(item) => item,
                 None => {
                     state.queues.remove(&conversation);
@@ -215,10 +229,19 @@ async fn send_with_retries(inner: &Inner, conversation: &str, item: &OutboxItem)
         .with_jitter()
         .without_max_times()
         .build();
-    let source = item.source_msg_id.clone().unwrap_or_else(|| format!("out-{}", item.id));
+    let source = item
+        .source_msg_id
+        .clone()
+        .unwrap_or_else(|| format!("out-{}", item.id));
     loop {
-        lock(&inner.state).rate_limited.insert(conversation.to_owned());
-        let pending = lock(&inner.state).pending.get(conversation).copied().unwrap_or(0);
+        lock(&inner.state)
+            .rate_limited
+            .insert(conversation.to_owned());
+        let pending = lock(&inner.state)
+            .pending
+            .get(conversation)
+            .copied()
+            .unwrap_or(0);
         publish_depth(inner, conversation, pending, true);
         tokio::select! {
             _ = inner.cancel.cancelled() => return false,
@@ -230,9 +253,22 @@ async fn send_with_retries(inner: &Inner, conversation: &str, item: &OutboxItem)
         inner.metrics.send_latency.record(started.elapsed());
         match result {
             Ok(delivered) => {
-                record(inner, item, OutboxState::Sent, None, Some(delivered.channel)).await;
+                record(
+                    inner,
+                    item,
+                    OutboxState::Sent,
+                    None,
+                    Some(delivered.channel),
+                )
+                .await;
                 inner.metrics.replies_sent.inc();
-                tracing::info!(outbox_id = item.id, conversation, channel = delivered.channel, bytes = delivered.bytes, "reply sent");
+                tracing::info!(
+                    outbox_id = item.id,
+                    conversation,
+                    channel = delivered.channel,
+                    bytes = delivered.bytes,
+                    "reply sent"
+                );
                 inner.events.publish(Event::ReplySent {
                     msg_id: source,
                     conversation_id: conversation.to_owned(),
@@ -244,7 +280,10 @@ async fn send_with_retries(inner: &Inner, conversation: &str, item: &OutboxItem)
                 if matches!(err, SendError::Throttled { .. }) {
                     lock(&inner.state).throttled += 1;
                 }
-                let delay = backoff.next().unwrap_or(Duration::from_secs(60)).max(err.retry_after().unwrap_or_default());
+                let delay = backoff
+                    .next()
+                    .unwrap_or(Duration::from_secs(60))
+                    .max(err.retry_after().unwrap_or_default());
                 tracing::warn!(outbox_id = item.id, conversation, code = err.code(), error = %err, delay_ms = delay.as_millis() as u64, "send failed; retrying");
                 tokio::select! {
                     _ = inner.cancel.cancelled() => return false,
@@ -252,7 +291,14 @@ async fn send_with_retries(inner: &Inner, conversation: &str, item: &OutboxItem)
                 }
             }
             Err(err) => {
-                record(inner, item, OutboxState::Failed, Some(err.to_string()), None).await;
+                record(
+                    inner,
+                    item,
+                    OutboxState::Failed,
+                    Some(err.to_string()),
+                    None,
+                )
+                .await;
                 inner.metrics.replies_failed.inc();
                 tracing::warn!(outbox_id = item.id, conversation, code = err.code(), error = %err, "send failed permanently");
                 inner.events.publish(Event::ReplyFailed {
@@ -266,7 +312,13 @@ async fn send_with_retries(inner: &Inner, conversation: &str, item: &OutboxItem)
     }
 }
 
-async fn record(inner: &Inner, item: &OutboxItem, state: OutboxState, error: Option<String>, channel: Option<&str>) {
+async fn record(
+    inner: &Inner,
+    item: &OutboxItem,
+    state: OutboxState,
+    error: Option<String>,
+    channel: Option<&str>,
+) {
     if let Err(err) = inner
         .store
         .set_outbox_state(item.id, state, error.clone(), channel.map(str::to_owned))

@@ -42,7 +42,10 @@ impl PacingSettings {
     }
 
     pub fn conversation_spacing(&self) -> Duration {
-        self.spacing(Duration::from_millis(self.conversation_window_ms.max(1)), self.per_conversation)
+        self.spacing(
+            Duration::from_millis(self.conversation_window_ms.max(1)),
+            self.per_conversation,
+        )
     }
 
     pub fn app_spacing(&self) -> Duration {
@@ -77,7 +80,9 @@ impl Pacer {
 
     /// Waits until this conversation and the app may send one message.
     pub async fn acquire(&self, conversation_id: &str) {
-        self.conversations.until_key_ready(&conversation_id.to_owned()).await;
+        self.conversations
+            .until_key_ready(&conversation_id.to_owned())
+            .await;
         self.app.until_ready().await;
     }
 

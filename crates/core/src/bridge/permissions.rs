@@ -45,8 +45,16 @@ impl PermissionBroker {
         tokio::spawn(async move {
             tokio::time::sleep(broker.timeout).await;
             if broker.take_if(&conversation, Some(&id)).is_some() {
-                tracing::info!(conversation, permission = id, "permission ask timed out; denying");
-                if let Err(err) = broker.agent.answer_permission(&conversation, &id, false).await {
+                tracing::info!(
+                    conversation,
+                    permission = id,
+                    "permission ask timed out; denying"
+                );
+                if let Err(err) = broker
+                    .agent
+                    .answer_permission(&conversation, &id, false)
+                    .await
+                {
                     tracing::warn!(code = err.code(), error = %err, "cannot deny timed-out permission");
                 }
             }
@@ -54,16 +62,25 @@ impl PermissionBroker {
     }
 
     /// Answers the conversation's pending ask. `Ok(None)` when nothing is pending.
-    pub async fn answer(&self, conversation_id: &str, allow: bool) -> Result<Option<String>, AgentError> {
+    pub async fn answer(
+        &self,
+        conversation_id: &str,
+        allow: bool,
+    ) -> Result<Option<String>, AgentError> {
         let Some(id) = self.take_if(conversation_id, None) else {
             return Ok(None);
         };
-        self.agent.answer_permission(conversation_id, &id, allow).await?;
+        self.agent
+            .answer_permission(conversation_id, &id, allow)
+            .await?;
         Ok(Some(id))
     }
 
     pub fn is_pending(&self, conversation_id: &str) -> bool {
-        self.pending.lock().map(|p| p.contains_key(conversation_id)).unwrap_or(false)
+        self.pending
+            .lock()
+            .map(|p| p.contains_key(conversation_id))
+            .unwrap_or(false)
     }
 
     fn take_if(&self, conversation_id: &str, id: Option<&str>) -> Option<String> {

@@ -11,10 +11,12 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::cards::CardReplies;
 use super::permissions::PermissionBroker;
 use super::queues::ItemProcessor;
 use super::replies::{MessageFormat, Replies};
 use crate::agent::{AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate};
+use crate::dingtalk::cards::{CardError, CardStreamer};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
 use crate::store::{InboxItem, InboxState, Route, Store};
@@ -22,6 +24,7 @@ use crate::store::{InboxItem, InboxState, Route, Store};
 pub struct ReplyProcessor {
     pub agent: Arc<dyn AgentBackend>,
     pub replies: Replies,
+    pub cards: Arc<CardReplies>,
     pub permissions: Arc<PermissionBroker>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
@@ -30,13 +33,29 @@ pub struct ReplyProcessor {
 }
 
 enum TurnOutcome {
-    Reply(AgentReply),
-    Failed(AgentError),
+    Reply(AgentReply, Option<CardStreamer>),
+    Failed(AgentError, Option<CardStreamer>),
     Cancelled,
 }
 
 impl ReplyProcessor {
-    async fn run_turn(&self, item: &InboxItem, route: &Route, cancel: &CancellationToken) -> TurnOutcome {
+    /// Keeps a card-delivered answer in the history (the outbox) without sending it again.
+    async fn record_card_reply(&self, route: &Route, msg_id: String, text: &str) {
+        if let Err(err) = self
+            .replies
+            .record_delivered(route, text, format!("{msg_id}#card"), "card")
+            .await
+        {
+            tracing::warn!(code = err.code(), error = %err, "cannot record card reply in history");
+        }
+    }
+
+    async fn run_turn(
+        &self,
+        item: &InboxItem,
+        route: &Route,
+        cancel: &CancellationToken,
+    ) -> TurnOutcome {
         let message = &item.message;
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry_delay)
@@ -54,17 +73,20 @@ impl ReplyProcessor {
             let (updates, relay_rx) = mpsc::unbounded_channel();
             let relay = tokio::spawn(relay_updates(
                 relay_rx,
-                self.replies.clone(),
-                self.permissions.clone(),
-                route.clone(),
-                message.msg_id.clone(),
+                Relay {
+                    replies: self.replies.clone(),
+                    cards: self.cards.clone(),
+                    permissions: self.permissions.clone(),
+                    route: route.clone(),
+                    msg_id: message.msg_id.clone(),
+                },
             ));
             let result = tokio::select! {
                 _ = cancel.cancelled() => None,
                 result = self.agent.respond(AgentRequest::from_message(message), updates) => Some(result),
             };
             // The sender was moved into `respond`; the relay ends once it is dropped.
-            let _ = relay.await;
+            let card = relay.await.ok().flatten();
             match result {
                 None => return TurnOutcome::Cancelled,
                 Some(Ok(reply)) => {
@@ -76,24 +98,35 @@ impl ReplyProcessor {
                         preview: reply.text.chars().take(80).collect(),
                         duration_ms: started.elapsed().as_millis() as u64,
                     });
-                    return TurnOutcome::Reply(reply);
+                    return TurnOutcome::Reply(reply, card);
                 }
                 Some(Err(AgentError::Unavailable(reason))) => {
                     self.metrics.agent_failed.inc();
-                    tracing::warn!(msg_id = message.msg_id, reason, "agent unavailable; will retry");
+                    tracing::warn!(
+                        msg_id = message.msg_id,
+                        reason,
+                        "agent unavailable; will retry"
+                    );
                     self.events.publish(Event::AgentFailed {
                         msg_id: message.msg_id.clone(),
                         conversation_id: message.conversation_id.clone(),
                         error: reason.clone(),
                     });
-                    let _ = self.store.set_state(&message.msg_id, InboxState::Queued, Some(reason.clone())).await;
+                    let _ = self
+                        .store
+                        .set_state(&message.msg_id, InboxState::Queued, Some(reason.clone()))
+                        .await;
                     if !told_unavailable {
                         told_unavailable = true;
                         let notice = format!(
                             "⏳ The agent is not reachable right now ({reason}). Your message is kept and will be answered as soon as it is back."
                         );
                         let source = format!("{}#unavailable", message.msg_id);
-                        if let Err(err) = self.replies.send(route, &notice, MessageFormat::Markdown, source, false).await {
+                        if let Err(err) = self
+                            .replies
+                            .send(route, &notice, MessageFormat::Markdown, source, false)
+                            .await
+                        {
                             tracing::error!(code = err.code(), error = %err, "cannot queue unavailable notice");
                         }
                     }
@@ -110,7 +143,7 @@ impl ReplyProcessor {
                         conversation_id: message.conversation_id.clone(),
                         error: err.to_string(),
                     });
-                    return TurnOutcome::Failed(err);
+                    return TurnOutcome::Failed(err, card);
                 }
             }
         }
@@ -124,54 +157,141 @@ impl ItemProcessor for ReplyProcessor {
         let route = Route::from_message(message);
         let (text, ok) = match self.run_turn(&item, &route, &cancel).await {
             TurnOutcome::Cancelled => return, // stays queued; replayed on the next start
-            TurnOutcome::Reply(reply) => (reply.text, true),
-            TurnOutcome::Failed(AgentError::Aborted) => (String::new(), false),
-            TurnOutcome::Failed(err) => (format!("⚠️ The agent could not answer: {err}"), false),
+            TurnOutcome::Reply(reply, None) => (reply.text, true),
+            TurnOutcome::Reply(reply, Some(card)) => {
+                match self.cards.finish(card, &reply.text).await {
+                    // The card holds the answer (or its beginning); markdown carries what did not fit.
+                    Ok(finish) => {
+                        self.record_card_reply(&route, message.msg_id.clone(), &reply.text)
+                            .await;
+                        (finish.remainder, true)
+                    }
+                    Err(_) => (reply.text, true),
+                }
+            }
+            TurnOutcome::Failed(AgentError::Aborted, card) => {
+                if let Some(card) = card {
+                    self.cards.fail(card, "Stopped.").await;
+                }
+                (String::new(), false)
+            }
+            TurnOutcome::Failed(err, card) => {
+                let note = format!("⚠️ The agent could not answer: {err}");
+                let shown_in_card = match card {
+                    Some(card) => self.cards.fail(card, &note).await,
+                    None => false,
+                };
+                if shown_in_card {
+                    (String::new(), false)
+                } else {
+                    (note, false)
+                }
+            }
         };
         if text.is_empty() {
             // Stopped with /stop: the command already answered; just settle the message.
-            let _ = self.store.set_state(&message.msg_id, InboxState::Done, None).await;
+            let _ = self
+                .store
+                .set_state(&message.msg_id, InboxState::Done, None)
+                .await;
             return;
         }
         if let Err(err) = self
             .replies
-            .send(&route, &text, MessageFormat::Markdown, message.msg_id.clone(), true)
+            .send(
+                &route,
+                &text,
+                MessageFormat::Markdown,
+                message.msg_id.clone(),
+                true,
+            )
             .await
         {
             tracing::error!(code = err.code(), error = %err, msg_id = message.msg_id, "cannot queue the reply");
         } else if !ok {
-            tracing::warn!(msg_id = message.msg_id, "agent turn failed; the user was told");
+            tracing::warn!(
+                msg_id = message.msg_id,
+                "agent turn failed; the user was told"
+            );
         }
     }
 }
 
-/// Relays a turn's permission asks and questions to the chat while it runs.
-async fn relay_updates(
-    mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
+struct Relay {
     replies: Replies,
+    cards: Arc<CardReplies>,
     permissions: Arc<PermissionBroker>,
     route: Route,
     msg_id: String,
-) {
+}
+
+/// Relays a turn's progress while it runs: text into the AI card (created on the first text), permission
+/// asks and questions into the chat. Returns the card, if one is still streaming, for the final answer.
+async fn relay_updates(
+    mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
+    relay: Relay,
+) -> Option<CardStreamer> {
+    let Relay {
+        replies,
+        cards,
+        permissions,
+        route,
+        msg_id,
+    } = relay;
+    let mut card: Option<CardStreamer> = None;
+    let mut card_tried = false;
+    let mut card_full = false;
     while let Some(update) = updates.recv().await {
         let (text, source) = match update {
-            AgentUpdate::Text(_) => continue,
+            AgentUpdate::Text(text) => {
+                if !card_tried {
+                    card_tried = true;
+                    card = cards.start(&route, &msg_id).await;
+                }
+                if let Some(streamer) = &card
+                    && !card_full
+                {
+                    match streamer.update(&text) {
+                        Ok(()) => {}
+                        // Past the safe size: the card stops growing; the rest goes as markdown at the end.
+                        Err(CardError::TooLarge { .. }) => card_full = true,
+                        Err(err) => {
+                            cards.degrade(&err);
+                            card = None;
+                        }
+                    }
+                }
+                continue;
+            }
             AgentUpdate::PermissionAsked { id, summary } => {
                 permissions.ask(&route.conversation_id, &id);
                 let minutes = permissions.timeout().as_secs().div_ceil(60);
                 (
                     format!(
-                        "🔐 **The agent asks for permission**\n\n{summary}\n\nReply `/allow` or `/deny` (denied automatically after {minutes} min)."
+                        "🔐 **The agent asks for permission**
+
+{summary}
+
+Reply `/allow` or `/deny` (denied automatically after {minutes} min)."
                     ),
                     format!("{msg_id}#permission-{id}"),
                 )
             }
-            AgentUpdate::QuestionAsked { id, question } => {
-                (format!("❓ **The agent asks**\n\n{question}"), format!("{msg_id}#question-{id}"))
-            }
+            AgentUpdate::QuestionAsked { id, question } => (
+                format!(
+                    "❓ **The agent asks**
+
+{question}"
+                ),
+                format!("{msg_id}#question-{id}"),
+            ),
         };
-        if let Err(err) = replies.send(&route, &text, MessageFormat::Markdown, source, false).await {
+        if let Err(err) = replies
+            .send(&route, &text, MessageFormat::Markdown, source, false)
+            .await
+        {
             tracing::error!(code = err.code(), error = %err, "cannot relay agent request");
         }
     }
+    card
 }

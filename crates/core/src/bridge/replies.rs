@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use super::chunking::chunk_markdown_for;
 use super::outbox::Outbox;
-use crate::dingtalk::send::{
-    GROUP_MSG_PARAM_MAX_BYTES, MessageBody as ApiBody, OTO_MSG_PARAM_MAX_BYTES, WEBHOOK_MAX_BODY_BYTES,
-    markdown_body_len,
-};
 use crate::dingtalk::BotMessage;
-use crate::store::{MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, Route, Store, StoreError};
+use crate::dingtalk::send::{
+    GROUP_MSG_PARAM_MAX_BYTES, MessageBody as ApiBody, OTO_MSG_PARAM_MAX_BYTES,
+    WEBHOOK_MAX_BODY_BYTES, markdown_body_len,
+};
+use crate::store::{
+    MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, OutboxState, Route, Store, StoreError,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -41,12 +43,14 @@ impl Route {
 }
 
 /// A worst-case title for measuring: 40 CJK characters (titles are cut to 40 characters).
-const WORST_TITLE: &str = "标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标";
+const WORST_TITLE: &str =
+    "标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标标";
 
 /// Splits a reply so every part fits *both* channels it may take: the sessionWebhook JSON body
 /// (≤ 20,000 bytes) and the OpenAPI msgParam (≤ 15,000 bytes), measured on the real serialisation.
 fn split_for_send(text: &str, readable_chars: usize) -> Vec<String> {
-    let over_webhook = WEBHOOK_MAX_BODY_BYTES - OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
+    let over_webhook =
+        WEBHOOK_MAX_BODY_BYTES - OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
     let limit = OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
     let body_len = |part: &str| {
         let webhook = markdown_body_len(WORST_TITLE, part).saturating_sub(over_webhook);
@@ -57,15 +61,27 @@ fn split_for_send(text: &str, readable_chars: usize) -> Vec<String> {
         .into_iter()
         .map(|chunk| chunk.text)
         .collect();
-    if parts.is_empty() { vec!["(empty answer)".to_owned()] } else { parts }
+    if parts.is_empty() {
+        vec!["(empty answer)".to_owned()]
+    } else {
+        parts
+    }
 }
 
 /// Title DingTalk shows in the conversation list: the first non-empty line, without markdown markers.
 fn title_of(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("DingBridge");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("DingBridge");
     let clean = line.trim_start_matches(['#', '>', '*', '-', ' ', '`']);
     let title: String = clean.chars().take(40).collect();
-    if title.is_empty() { "DingBridge".into() } else { title }
+    if title.is_empty() {
+        "DingBridge".into()
+    } else {
+        title
+    }
 }
 
 impl Replies {
@@ -121,6 +137,41 @@ impl Replies {
     }
 }
 
+impl Replies {
+    /// Records text that reached the conversation another way (an AI card) so history stays complete.
+    pub async fn record_delivered(
+        &self,
+        route: &Route,
+        text: &str,
+        source: String,
+        channel: &str,
+    ) -> Result<(), StoreError> {
+        let item = NewOutboxItem {
+            source_msg_id: Some(source),
+            part: 1,
+            parts: 1,
+            message: OutboundMessage {
+                body: MessageBody::Markdown {
+                    title: title_of(text),
+                    text: text.to_owned(),
+                },
+                route: route.clone(),
+            },
+        };
+        for created in self.store.enqueue_outbox(vec![item], None).await? {
+            self.store
+                .set_outbox_state(
+                    created.id,
+                    OutboxState::Sent,
+                    None,
+                    Some(channel.to_owned()),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::title_of;
@@ -131,7 +182,9 @@ mod tests {
         let parts = super::split_for_send(&text, 3_800);
         assert!(parts.len() > 1);
         for part in &parts {
-            assert!(super::markdown_body_len(super::WORST_TITLE, part) <= super::WEBHOOK_MAX_BODY_BYTES);
+            assert!(
+                super::markdown_body_len(super::WORST_TITLE, part) <= super::WEBHOOK_MAX_BODY_BYTES
+            );
             assert!(super::ApiBody::markdown(super::WORST_TITLE, part).msg_param_len() <= 15_000);
         }
     }

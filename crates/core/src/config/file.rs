@@ -41,6 +41,8 @@ pub struct Config {
     pub access: AccessSettings,
     pub pacing: crate::bridge::PacingSettings,
     pub agent: AgentSettings,
+    pub mcp: McpSettings,
+    pub cards: crate::bridge::CardSettings,
 }
 
 /// Who may talk to the agent. Empty lists refuse everyone (and say how to configure them).
@@ -162,6 +164,27 @@ pub struct DashboardSettings {
 impl Default for DashboardSettings {
     fn default() -> Self {
         Self { port: 8765 }
+    }
+}
+
+/// The local MCP server (`http://127.0.0.1:<port>/mcp`). Its bearer token lives in the secret store.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McpSettings {
+    pub enabled: bool,
+    /// Loopback port (default 8766; 0 = pick a free one, announced in the runtime file).
+    pub port: u16,
+    /// Browser origins allowed to call the MCP server (none by default: MCP clients send no `Origin`).
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for McpSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            port: 8766,
+            allowed_origins: Vec::new(),
+        }
     }
 }
 
