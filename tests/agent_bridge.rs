@@ -352,3 +352,251 @@ async fn help_status_and_unknown_commands_are_answered_without_the_agent() {
     assert_eq!(agent.count(), 0);
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_expired_webhook_sends_through_openapi_for_direct_chats_and_groups() {
+    // Webhooks expire at once: every reply must take the OpenAPI path.
+    let sim = start_sim(sim_config().with_webhook_ttl(Duration::from_millis(1))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = RecordingAgent::new();
+    let engine = start_engine(engine_config(&sim), dir.path(), agent.clone()).await;
+    sim.inject(InjectMessage::text_1to1("solo", "Solo", "direct question"));
+    sim.inject(InjectMessage::text_group(
+        "cidOpenApiGroup==",
+        "Ops",
+        "solo",
+        "Solo",
+        "group question",
+    ));
+    let direct = one_to_one_conversation_id("solo");
+    assert!(
+        sim.wait_until(LONG, |_| !sim.received(&direct).is_empty()
+            && !sim.received("cidOpenApiGroup==").is_empty())
+            .await
+    );
+    let direct_reply = &sim.received(&direct)[0];
+    assert_eq!(direct_reply.channel, "oto");
+    assert!(direct_reply.text.contains("re: direct question"));
+    let group_reply = &sim.received("cidOpenApiGroup==")[0];
+    assert_eq!(group_reply.channel, "group");
+    assert!(group_reply.text.contains("re: group question"));
+    engine.shutdown().await;
+}
+
+/// Streams its answer as growing snapshots, `steps` of them, `pause` apart.
+struct StreamingAgent {
+    text: String,
+    steps: usize,
+    pause: Duration,
+}
+
+#[async_trait]
+impl AgentBackend for StreamingAgent {
+    fn name(&self) -> &str {
+        "streaming"
+    }
+    async fn respond(
+        &self,
+        _request: AgentRequest,
+        updates: UpdateSender,
+    ) -> Result<AgentReply, AgentError> {
+        let chars: Vec<char> = self.text.chars().collect();
+        for step in 1..=self.steps {
+            let upto = chars.len() * step / self.steps;
+            let _ = updates.send(dingbridge_core::agent::AgentUpdate::Text(
+                chars[..upto].iter().collect(),
+            ));
+            tokio::time::sleep(self.pause).await;
+        }
+        Ok(AgentReply {
+            text: self.text.clone(),
+        })
+    }
+}
+
+async fn card_engine(
+    sim: &dingtalk_sim::Sim,
+    dir: &std::path::Path,
+    agent: StreamingAgent,
+) -> dingbridge_core::Engine {
+    let mut config = engine_config(sim);
+    config.cards.template_id = "dingbridge-ai-card.schema".into();
+    config.cards.min_interval_ms = 200;
+    dingbridge_core::Engine::start(dingbridge_core::EngineOptions {
+        mode: "test".into(),
+        config,
+        data_dir: dir.to_path_buf(),
+        credentials: Some(dingbridge_core::Credentials {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+        }),
+        agent: Arc::new(agent),
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_ai_card_streams_throttled_updates_and_is_finalized_with_the_answer() {
+    let sim = start_sim(sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let answer =
+        "All 214 tests passed.\n\n- unit: 180\n- integration: 34\n\n构建成功 ✅".to_owned();
+    let engine = card_engine(
+        &sim,
+        dir.path(),
+        StreamingAgent {
+            text: answer.clone(),
+            steps: 20,
+            pause: Duration::from_millis(30),
+        },
+    )
+    .await;
+    sim.inject(InjectMessage::text_group(
+        "cidCardGroup==",
+        "Cards",
+        "dev",
+        "Dev",
+        "run the tests",
+    ));
+    assert!(
+        sim.wait_until(LONG, |_| sim
+            .cards("cidCardGroup==")
+            .iter()
+            .any(|c| c.status == dingtalk_sim::CardStatus::Finished))
+            .await
+    );
+    let card = sim.cards("cidCardGroup==").remove(0);
+    assert_eq!(card.content.get("content"), Some(&answer));
+    // 20 snapshots over ~600 ms at ≥200 ms spacing: a handful of PUTs, not 20.
+    assert!(
+        card.updates.len() <= 6,
+        "{} updates: not throttled",
+        card.updates.len()
+    );
+    assert!(card.updates.last().unwrap().is_finalize);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let markdown: Vec<_> = sim
+        .received("cidCardGroup==")
+        .into_iter()
+        .filter(|m| m.channel != "card")
+        .collect();
+    assert!(
+        markdown.is_empty(),
+        "the answer was sent twice: {markdown:?}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oversized_answer_continues_below_the_card_as_markdown() {
+    let sim = start_sim(sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let answer: String = (0..200)
+        .map(|n| format!("第 {n} 行：详细的分析结果 detail line\n"))
+        .collect();
+    assert!(answer.len() > 3_000);
+    let engine = card_engine(
+        &sim,
+        dir.path(),
+        StreamingAgent {
+            text: answer.clone(),
+            steps: 5,
+            pause: Duration::from_millis(20),
+        },
+    )
+    .await;
+    sim.inject(InjectMessage::text_group(
+        "cidBigCard==",
+        "Big",
+        "dev",
+        "Dev",
+        "analyse",
+    ));
+    assert!(
+        sim.wait_until(LONG, |_| sim
+            .cards("cidBigCard==")
+            .iter()
+            .any(|c| c.status == dingtalk_sim::CardStatus::Finished))
+            .await
+    );
+    assert!(
+        sim.wait_until(LONG, |_| sim
+            .received("cidBigCard==")
+            .iter()
+            .any(|m| m.channel != "card"))
+            .await
+    );
+    let card = sim.cards("cidBigCard==").remove(0);
+    let shown = card.content.get("content").cloned().unwrap_or_default();
+    assert!(shown.len() <= 3_000 && shown.contains("continued below"));
+    let rest: String = sim
+        .received("cidBigCard==")
+        .into_iter()
+        .filter(|m| m.channel != "card")
+        .map(|m| m.text)
+        .collect();
+    let shown_head = shown.split("\n\n*(continued below)*").next().unwrap();
+    assert!(answer.starts_with(shown_head));
+    assert!(
+        rest.contains("第 199 行"),
+        "the end of the answer is missing"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn card_failures_degrade_to_markdown() {
+    let sim = start_sim(sim_config()).await;
+    sim.faults().fail_cards(1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let engine = card_engine(
+        &sim,
+        dir.path(),
+        StreamingAgent {
+            text: "plain answer".into(),
+            steps: 3,
+            pause: Duration::from_millis(10),
+        },
+    )
+    .await;
+    sim.inject(InjectMessage::text_group(
+        "cidNoCards==",
+        "NoCards",
+        "dev",
+        "Dev",
+        "one",
+    ));
+    assert!(
+        sim.wait_until(LONG, |_| sim
+            .received("cidNoCards==")
+            .iter()
+            .any(|m| m.channel == "webhook"))
+            .await
+    );
+    let reply = sim
+        .received("cidNoCards==")
+        .into_iter()
+        .find(|m| m.channel == "webhook")
+        .unwrap();
+    assert!(reply.text.contains("plain answer"));
+    // During the cool-down the next answer does not even try a card.
+    sim.inject(InjectMessage::text_group(
+        "cidNoCards==",
+        "NoCards",
+        "dev",
+        "Dev",
+        "two",
+    ));
+    assert!(
+        sim.wait_until(LONG, |_| sim
+            .received("cidNoCards==")
+            .iter()
+            .filter(|m| m.channel == "webhook")
+            .count()
+            == 2)
+            .await
+    );
+    assert!(sim.cards("cidNoCards==").len() <= 1);
+    engine.shutdown().await;
+}

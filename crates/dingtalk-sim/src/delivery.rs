@@ -217,6 +217,11 @@ impl SimState {
             inner.stats.group_messages_without_at += 1;
             return built.msg_id;
         }
+        inner.robot.note_inbound(
+            &built.conversation_id,
+            msg.conversation_type,
+            &msg.sender_staff_id,
+        );
         inner.webhooks.register_session(
             built.session.clone(),
             built.conversation_id.clone(),

@@ -13,6 +13,7 @@
 //! - fault injection and a JSON control API under `/_sim`.
 
 mod api_error;
+mod cards;
 mod clock;
 mod config;
 mod connections;
@@ -26,7 +27,9 @@ pub mod ids;
 mod message;
 mod oauth;
 mod openapi;
+pub mod opencode;
 pub mod payloads;
+mod robot_send;
 mod router;
 mod sim;
 mod socket;
@@ -34,12 +37,14 @@ mod state;
 mod stats;
 mod webhook;
 
+pub use cards::{CardStatus, CardUpdate, SimCard};
 pub use config::SimConfig;
 pub use error::SimError;
 pub use faults::Faults;
 pub use ids::one_to_one_conversation_id;
 pub use message::{ConversationType, InjectContent, InjectMessage, ReceivedMessage, RichItem};
 pub use openapi::SimUser;
+pub use opencode::{FakeOpenCode, FakeOpenCodeConfig, Script};
 pub use sim::Sim;
 pub use stats::SimStats;
 pub use webhook::{ERR_BAD_BODY, ERR_SESSION, ERR_TOO_FAST, ERR_TOO_LONG, MAX_BODY_BYTES};

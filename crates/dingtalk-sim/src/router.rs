@@ -11,6 +11,7 @@ use axum::response::Response;
 
 use crate::api_error::{code_for_status, new_api_error};
 use crate::state::SimState;
+use crate::{cards, robot_send};
 use crate::{control, faults, gateway, oauth, openapi, socket, webhook};
 
 /// The simulated DingTalk endpoints (api.dingtalk.com + oapi + Stream).
@@ -21,6 +22,8 @@ pub fn api_routes() -> Router<Arc<SimState>> {
         .merge(oauth::routes())
         .merge(webhook::routes())
         .merge(openapi::routes())
+        .merge(robot_send::routes())
+        .merge(cards::routes())
 }
 
 /// The whole application served on the simulator's port.

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::cards::CardStore;
 use crate::config::SimConfig;
 use crate::connections::ConnRegistry;
 use crate::delivery::DeliveryState;
@@ -17,6 +18,7 @@ use crate::ids;
 use crate::message::ReceivedMessage;
 use crate::oauth::TokenState;
 use crate::openapi::OpenApiState;
+use crate::robot_send::RobotSendState;
 use crate::stats::SimStats;
 use crate::webhook::WebhookState;
 
@@ -54,6 +56,10 @@ pub struct Inner {
     pub received: HashMap<String, Vec<ReceivedMessage>>,
     /// Org data (contacts, docs) and OpenAPI fault switches.
     pub openapi: OpenApiState,
+    /// Robot send APIs: known groups/users, throttling windows, armed faults.
+    pub robot: RobotSendState,
+    /// AI cards by outTrackId.
+    pub cards: CardStore,
 }
 
 /// The simulator's shared state; handlers get it as `Arc<SimState>`.

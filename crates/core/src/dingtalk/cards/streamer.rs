@@ -126,7 +126,7 @@ impl CardStreamer {
     /// the card is finalized with the last text it showed and `TooLarge` is returned: send the full text
     /// as markdown.
     pub async fn finish(self, full_text: &str) -> Result<u32, CardError> {
-        let too_large = (!self.fits(full_text)).then(|| CardError::TooLarge {
+        let too_large = (!self.fits(full_text)).then_some(CardError::TooLarge {
             bytes: full_text.len(),
             limit: Some(self.safe_bytes),
         });

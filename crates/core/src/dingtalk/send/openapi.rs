@@ -21,8 +21,13 @@ const GROUP_PATH: &str = "/v1.0/robot/groupMessages/send";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageBody {
     /// `title` is what the conversation list previews.
-    Markdown { title: String, text: String },
-    Text { content: String },
+    Markdown {
+        title: String,
+        text: String,
+    },
+    Text {
+        content: String,
+    },
 }
 
 impl MessageBody {
@@ -133,7 +138,11 @@ impl OpenApiSender {
             return Err(SendError::InvalidRecipients(answer.invalid_staff_id_list));
         }
         // DingTalk accepted the call but will not deliver to a flow-controlled user this time.
-        if answer.flow_controlled_staff_id_list.iter().any(|id| id == staff_id) {
+        if answer
+            .flow_controlled_staff_id_list
+            .iter()
+            .any(|id| id == staff_id)
+        {
             return Err(SendError::Throttled {
                 reason: "flowControlledStaffIdList".to_owned(),
                 retry_after: Some(super::error::SEND_TOO_FAST_RETRY_AFTER),
