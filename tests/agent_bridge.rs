@@ -82,7 +82,7 @@ async fn a_60kb_reply_arrives_as_ordered_numbered_chunks_within_the_byte_limits(
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),
         }),
-        agent: Arc::new(FixedAgent(reply.clone())),
+        agent: Arc::new(FixedAgent(reply.clone())).into(),
     })
     .await
     .unwrap();
@@ -430,7 +430,7 @@ async fn card_engine(
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),
         }),
-        agent: Arc::new(agent),
+        agent: Arc::new(agent).into(),
     })
     .await
     .unwrap()

@@ -46,7 +46,7 @@ impl DemoEngine {
                 client_id: demo::DEMO_CLIENT_ID.to_owned(),
                 client_secret: SecretString::from(demo::DEMO_CLIENT_SECRET),
             }),
-            agent: Arc::new(EchoAgent::new(ECHO_DELAY)),
+            agent: Arc::new(EchoAgent::new(ECHO_DELAY)).into(),
         })
         .await?;
         let traffic = CancellationToken::new();

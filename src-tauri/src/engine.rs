@@ -2,11 +2,11 @@
 //! The rest of the shell sees only [`EngineHandle`]: a status snapshot, an event subscription, shutdown.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use dingbridge_core::agent::EchoAgent;
 use dingbridge_core::config::{Config, default_config_path, default_data_dir};
 use dingbridge_core::secrets::{CLIENT_SECRET, EnvSecretStore, SecretStore};
-use dingbridge_core::{Credentials, Engine};
+use dingbridge_core::{AgentSpec, Credentials, Engine};
 use tokio::sync::broadcast;
 
 pub use dingbridge_core::api::status::StatusSnapshot;
@@ -120,8 +120,8 @@ pub async fn start(options: &EngineOptions) -> anyhow::Result<EngineHandle> {
         config,
         data_dir: default_data_dir(),
         credentials: Some(credentials),
-        // Echo until the OpenCode backend lands (agent-bridge issue); same as `dingbridged serve`.
-        agent: Arc::new(EchoAgent::default()),
+        // The `[agent]` settings: the developer's OpenCode server by default.
+        agent: AgentSpec::from_settings(&config.agent, Duration::ZERO),
     })
     .await?;
     Ok(EngineHandle::new(engine))

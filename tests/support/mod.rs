@@ -59,7 +59,7 @@ pub async fn start_engine(config: Config, data_dir: &Path, agent: Arc<RecordingA
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),
         }),
-        agent,
+        agent: agent.into(),
     })
     .await
     .expect("engine starts")

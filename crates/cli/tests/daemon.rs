@@ -115,7 +115,7 @@ fn write_config(dir: &Path, sim: &Sim) -> String {
     std::fs::write(
         &path,
         format!(
-            "[dingtalk]\napi_base = \"{base}\"\noapi_base = \"{base}\"\nclient_id = \"daemon-id\"\n\n[stream]\nbackoff_initial_ms = 50\nbackoff_max_ms = 500\n\n[bridge]\nmax_concurrent_turns = 4\nretry_delay_ms = 50\n\n[access]\nallowed_staff_ids = [\"*\"]\n\n[pacing]\napp_per_second = 1000\nper_conversation = 1000\nconversation_window_ms = 1000\n",
+            "[dingtalk]\napi_base = \"{base}\"\noapi_base = \"{base}\"\nclient_id = \"daemon-id\"\n\n[stream]\nbackoff_initial_ms = 50\nbackoff_max_ms = 500\n\n[bridge]\nmax_concurrent_turns = 4\nretry_delay_ms = 50\n\n[agent]\nbackend = \"echo\"\n\n[access]\nallowed_staff_ids = [\"*\"]\n\n[pacing]\napp_per_second = 1000\nper_conversation = 1000\nconversation_window_ms = 1000\n",
             base = sim.base_url()
         ),
     )

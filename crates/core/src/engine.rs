@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, broadcast};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::AgentBackend;
+use crate::agent::{AgentBackend, OpenCodeBackend, OpenCodeSettings};
 use crate::api::status::{MemoryUsage, PerformanceSnapshot, QuotaStatus, StatusSnapshot};
 use crate::bridge::{
     BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake, MessageFormat,
@@ -29,8 +29,9 @@ use crate::dingtalk::send::{OpenApiSender, WebhookSender};
 use crate::dingtalk::stream::{StreamClient, StreamClientConfig};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
+use crate::quota::QuotaMeter;
 use crate::store::{HistoryEntry, Route, Store, StoreError};
-use crate::time::{month_of, now_ms};
+use crate::time::now_ms;
 
 /// How long shutdown waits for running agent turns before leaving them to the next start's replay.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,6 +44,48 @@ pub struct Credentials {
     pub client_secret: SecretString,
 }
 
+/// Which agent answers DingTalk messages.
+pub enum AgentSpec {
+    /// A backend built by the caller (echo, tests).
+    Ready(Arc<dyn AgentBackend>),
+    /// The developer's OpenCode server; the engine builds it on its own store (session mapping).
+    OpenCode {
+        settings: OpenCodeSettings,
+        password: Option<SecretString>,
+    },
+}
+
+impl<T: AgentBackend> From<Arc<T>> for AgentSpec {
+    fn from(agent: Arc<T>) -> Self {
+        Self::Ready(agent)
+    }
+}
+
+impl From<Arc<dyn AgentBackend>> for AgentSpec {
+    fn from(agent: Arc<dyn AgentBackend>) -> Self {
+        Self::Ready(agent)
+    }
+}
+
+impl AgentSpec {
+    /// From the `[agent]` settings: OpenCode (password from `OPENCODE_SERVER_PASSWORD`) or echo.
+    pub fn from_settings(settings: &crate::config::AgentSettings, echo_delay: Duration) -> Self {
+        if settings.backend == "echo" {
+            return Self::Ready(Arc::new(crate::agent::EchoAgent::new(echo_delay)));
+        }
+        let mut opencode = OpenCodeSettings::default().with_base_url(settings.opencode_url.clone());
+        opencode = opencode.with_env_username();
+        if let Some(user) = &settings.opencode_username {
+            opencode.username = user.clone();
+        }
+        opencode.directory = settings.opencode_directory.clone();
+        Self::OpenCode {
+            settings: opencode,
+            password: crate::agent::opencode::password_from_env(),
+        }
+    }
+}
+
 pub struct EngineOptions {
     /// "demo", "serve" or "app": shown in the dashboard.
     pub mode: String,
@@ -50,7 +93,7 @@ pub struct EngineOptions {
     pub data_dir: PathBuf,
     /// Without credentials the engine runs (dashboard, replay) but does not connect to DingTalk.
     pub credentials: Option<Credentials>,
-    pub agent: Arc<dyn AgentBackend>,
+    pub agent: AgentSpec,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +102,8 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("[ENGINE_HTTP] cannot build the HTTP client: {0}")]
     Http(String),
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
 }
 
 impl EngineError {
@@ -66,6 +111,7 @@ impl EngineError {
         match self {
             Self::Store(err) => err.code(),
             Self::Http(_) => "ENGINE_HTTP",
+            Self::Agent(err) => err.code(),
         }
     }
 }
@@ -89,6 +135,7 @@ struct Inner {
     started_at_ms: i64,
     store: Store,
     metrics: Arc<Metrics>,
+    quota: Arc<QuotaMeter>,
     events: EventBus,
     queues: ConversationQueues,
     outbox: Outbox,
@@ -124,15 +171,20 @@ impl Engine {
         let metrics = Arc::new(Metrics::default());
         let events = EventBus::default();
         metrics.load_conversations(store.conversations(200).await?);
-        let month = month_of(now_ms());
-        let used = store.counter(&month, "stream_messages").await?;
-        metrics.set_stream_usage(month, used);
+        let quota =
+            Arc::new(QuotaMeter::load(store.clone(), events.clone(), config.quota.clone()).await?);
 
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(90))
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|err| EngineError::Http(err.to_string()))?;
+        let agent: Arc<dyn AgentBackend> = match agent {
+            AgentSpec::Ready(agent) => agent,
+            AgentSpec::OpenCode { settings, password } => Arc::new(
+                OpenCodeBackend::with_http_client(settings, password, store.clone(), http.clone()),
+            ),
+        };
         let retry_delay = Duration::from_millis(config.bridge.retry_delay_ms.max(10));
         let stream_cancel = CancellationToken::new();
         let queue_cancel = CancellationToken::new();
@@ -214,6 +266,7 @@ impl Engine {
                 permissions,
                 queues: queues.clone(),
                 metrics: metrics.clone(),
+                quota: quota.clone(),
             }),
             queues: queues.clone(),
             replies: replies.clone(),
@@ -223,6 +276,7 @@ impl Engine {
             store.clone(),
             dispatcher.clone(),
             directory,
+            quota.clone(),
             metrics.clone(),
             events.clone(),
         );
@@ -269,6 +323,7 @@ impl Engine {
                 started_at_ms: now_ms(),
                 store,
                 metrics,
+                quota,
                 events,
                 queues,
                 outbox,
@@ -338,7 +393,7 @@ impl Engine {
 
     pub fn status(&self) -> StatusSnapshot {
         let inner = &self.inner;
-        let (month, stream_used) = inner.metrics.stream_usage();
+        let usage = inner.quota.usage();
         StatusSnapshot {
             mode: inner.mode.clone(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -349,11 +404,13 @@ impl Engine {
             conversations: inner.metrics.conversations(),
             ack_latency: inner.metrics.ack_latency(),
             quota: QuotaStatus {
-                month,
-                stream_used,
-                stream_budget: inner.config.quota.stream_budget,
                 exhausted: inner.metrics.quota_exhausted()
-                    || stream_used >= inner.config.quota.stream_budget,
+                    || usage.stream_used >= usage.stream_budget,
+                month: usage.month,
+                stream_used: usage.stream_used,
+                stream_budget: usage.stream_budget,
+                api_used: usage.api_used,
+                api_budget: usage.api_budget,
             },
             outbox: inner.outbox.status(),
             auth: inner.tokens.status(),

@@ -44,6 +44,14 @@ pub enum Event {
         sender_nick: String,
         sender_staff_id: Option<String>,
     },
+    /// Monthly DingTalk usage crossed `percent` (80 or 100) of its budget. `kind` is "stream" or "api".
+    QuotaWarning {
+        kind: String,
+        month: String,
+        used: u64,
+        budget: u64,
+        percent: u64,
+    },
     /// A redelivered or duplicated callback that was recognised and not passed on again.
     DuplicateDropped { msg_id: String },
     /// The frame was persisted and ACKed; `latency_us` is frame arrival → ACK written.

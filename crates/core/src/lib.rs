@@ -10,9 +10,10 @@ pub mod engine;
 pub mod events;
 pub mod mcp;
 pub mod metrics;
+pub mod quota;
 pub mod secrets;
 pub mod store;
 pub mod time;
 
-pub use engine::{Credentials, Engine, EngineError, EngineOptions};
+pub use engine::{AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport};
 pub use events::{ConnectionState, Event, EventBus};

@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 
 use crate::api::status::{ConnectionStatus, ConversationSummary, Counters, LatencySummary};
 use crate::events::ConnectionState;
-use crate::time::{month_of, now_ms};
+use crate::time::now_ms;
 
 /// Conversations kept in memory for the dashboard (the store has all of them).
 const MAX_CONVERSATIONS: usize = 200;
@@ -33,7 +33,9 @@ pub struct LatencyHistogram(Mutex<Option<Histogram<u64>>>);
 impl Default for LatencyHistogram {
     fn default() -> Self {
         // Valid constant bounds: creation cannot fail, but never panic if it somehow did.
-        Self(Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3).ok()))
+        Self(Mutex::new(
+            Histogram::new_with_bounds(1, 60_000_000, 3).ok(),
+        ))
     }
 }
 
@@ -79,7 +81,6 @@ pub struct Metrics {
     /// Send durations (one DingTalk send call).
     pub send_latency: LatencyHistogram,
     conversations: Mutex<HashMap<String, ConversationSummary>>,
-    stream_month: Mutex<(String, u64)>,
     quota_exhausted: std::sync::atomic::AtomicBool,
 }
 
@@ -108,7 +109,6 @@ impl Default for Metrics {
             turn_latency: LatencyHistogram::default(),
             send_latency: LatencyHistogram::default(),
             conversations: Mutex::new(HashMap::new()),
-            stream_month: Mutex::new((month_of(now_ms()), 0)),
             quota_exhausted: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -211,31 +211,6 @@ impl Metrics {
             .unwrap_or_default();
         list.sort_by_key(|c| std::cmp::Reverse(c.last_message_at_ms));
         list
-    }
-
-    /// Counts a Stream message against this calendar month's budget.
-    pub fn stream_message_counted(&self, at_ms: i64) {
-        if let Ok(mut month) = self.stream_month.lock() {
-            let current = month_of(at_ms);
-            if month.0 != current {
-                *month = (current, 0);
-                self.quota_exhausted.store(false, Ordering::Relaxed);
-            }
-            month.1 += 1;
-        }
-    }
-
-    pub fn set_stream_usage(&self, month: String, used: u64) {
-        if let Ok(mut m) = self.stream_month.lock() {
-            *m = (month, used);
-        }
-    }
-
-    pub fn stream_usage(&self) -> (String, u64) {
-        self.stream_month
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     pub fn set_quota_exhausted(&self) {

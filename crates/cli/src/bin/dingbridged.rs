@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dingbridge_cli::{demo, logging, shutdown, ui_dir};
+use dingbridge_cli::{demo, logging, mcp_serve, shutdown, ui_dir};
 use dingbridge_core::agent::EchoAgent;
 use dingbridge_core::config::{Config, default_config_path, default_data_dir};
 use dingbridge_core::secrets::{CLIENT_SECRET, EnvSecretStore, SecretStore};
-use dingbridge_core::{Credentials, Engine, EngineOptions};
+use dingbridge_core::{AgentSpec, Credentials, Engine, EngineOptions};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -36,10 +36,13 @@ struct Cli {
     /// Dashboard port on 127.0.0.1 (0 = any free port). Default: from the settings file (8765).
     #[arg(long, global = true)]
     port: Option<u16>,
+    /// MCP server port on 127.0.0.1 (0 = any free port). Default: from the settings file ([mcp] port, 8766).
+    #[arg(long, global = true)]
+    mcp_port: Option<u16>,
     /// Directory with the dashboard's static files.
     #[arg(long, global = true)]
     ui_dir: Option<PathBuf>,
-    /// Delay of the echo agent's answers, in milliseconds.
+    /// Delay of the echo agent's answers, in milliseconds (demo, or `[agent] backend = "echo"`).
     #[arg(long, global = true, default_value_t = 0)]
     echo_delay_ms: u64,
     #[command(subcommand)]
@@ -52,6 +55,12 @@ enum Command {
     Serve,
     /// Run against the embedded DingTalk simulator with scripted traffic (no account needed).
     Demo,
+    /// Print the MCP bearer token (for `export DINGBRIDGE_TOKEN=$(dingbridged mcp-token)`).
+    McpToken {
+        /// Replace the token first (clients using the old one get 401; a running daemon switches over).
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,9 +73,20 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let signals = shutdown::Signals::install();
     let config_path = cli.config.clone().unwrap_or_else(default_config_path);
     let mut config = Config::load(&config_path)?.with_env_overrides();
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    if let Some(Command::McpToken { rotate }) = cli.command {
+        let (token, _) = mcp_serve::token_for(&data_dir)?;
+        let token = if rotate {
+            token.rotate()?
+        } else {
+            token.current()
+        };
+        println!("{}", secrecy::ExposeSecret::expose_secret(&token));
+        return Ok(());
+    }
     let credentials = configured_credentials(&config)?;
     let command = cli.command.unwrap_or(if credentials.is_some() {
         Command::Serve
@@ -78,6 +98,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let mut background = Vec::new();
 
+    // The MCP token and runtime file stay in the top-level data dir (also in demo mode) so the helper finds them.
+    let mcp_data_dir = data_dir.clone();
     let (mode, credentials, data_dir) = match command {
         Command::Serve => {
             let credentials = credentials.context(
@@ -102,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The demo never touches the real inbox.
             ("demo", credentials, data_dir.join("demo"))
         }
+        Command::McpToken { .. } => unreachable_command()?,
     };
 
     let echo_delay = match (command, cli.echo_delay_ms) {
@@ -113,7 +136,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         config: config.clone(),
         data_dir: data_dir.clone(),
         credentials: Some(credentials),
-        agent: Arc::new(EchoAgent::new(echo_delay)),
+        agent: match command {
+            // The demo has no OpenCode: the echo agent answers.
+            Command::Demo => Arc::new(EchoAgent::new(echo_delay)).into(),
+            _ => AgentSpec::from_settings(&config.agent, echo_delay),
+        },
     })
     .await?;
 
@@ -135,15 +162,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     println!("DINGBRIDGE_DASHBOARD_URL=http://{addr}/");
     tracing::info!(mode, data_dir = %data_dir.display(), "dashboard at http://{addr}/");
 
-    shutdown::signal().await;
+    let mcp = if config.mcp.enabled {
+        let port = cli.mcp_port.unwrap_or(config.mcp.port);
+        // A busy MCP port must not take the bridge down with it: the dashboard says what is missing.
+        match mcp_serve::start(&engine, &config.mcp, port, &mcp_data_dir, cancel.clone()).await {
+            Ok(serving) => {
+                println!("DINGBRIDGE_MCP_URL={}", serving.url);
+                tracing::info!("MCP server at {} (bearer token required)", serving.url);
+                Some(serving)
+            }
+            Err(err) => {
+                tracing::error!("MCP server not started: {err:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    signals.wait().await;
     cancel.cancel();
     engine.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    if let Some(mcp) = mcp {
+        let _ = tokio::time::timeout(Duration::from_secs(3), mcp.task).await;
+    }
     for task in background {
         task.abort();
     }
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+fn unreachable_command() -> anyhow::Result<(&'static str, Credentials, PathBuf)> {
+    anyhow::bail!("mcp-token is handled before the engine starts")
 }
 
 fn configured_credentials(config: &Config) -> anyhow::Result<Option<Credentials>> {

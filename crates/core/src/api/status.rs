@@ -127,5 +127,8 @@ pub struct QuotaStatus {
     pub month: String,
     pub stream_used: u64,
     pub stream_budget: u64,
+    pub api_used: u64,
+    pub api_budget: u64,
+    /// DingTalk said so (20001 frames), or the Stream budget is used up.
     pub exhausted: bool,
 }

@@ -7,6 +7,7 @@ use super::permissions::PermissionBroker;
 use super::queues::ConversationQueues;
 use crate::agent::AgentBackend;
 use crate::metrics::Metrics;
+use crate::quota::QuotaMeter;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatCommand {
@@ -52,6 +53,7 @@ pub struct Commands {
     pub permissions: Arc<PermissionBroker>,
     pub queues: ConversationQueues,
     pub metrics: Arc<Metrics>,
+    pub quota: Arc<QuotaMeter>,
 }
 
 impl Commands {
@@ -102,14 +104,14 @@ impl Commands {
             Ok(_) => format!("{} reports a problem", self.agent.name()),
             Err(err) => format!("{} is not reachable: {err}", self.agent.name()),
         };
-        let (month, used) = self.metrics.stream_usage();
+        let usage = self.quota.usage();
         format!(
             "**DingBridge status**\n\n\
              - DingTalk: {:?}, {} reconnects\n\
              - Agent: {agent}\n\
              - Waiting in this chat: {here}; in all chats: {}; running now: {}\n\
              - Permission request pending here: {}\n\
-             - Stream messages this month ({month}): {used}",
+             - DingTalk usage in {}: {} / {} Stream messages, {} / {} API calls",
             connection.state,
             connection.reconnects,
             queues.total_depth,
@@ -119,6 +121,11 @@ impl Commands {
             } else {
                 "no"
             },
+            usage.month,
+            usage.stream_used,
+            usage.stream_budget,
+            usage.api_used,
+            usage.api_budget,
         )
     }
 }

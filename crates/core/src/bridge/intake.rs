@@ -18,6 +18,7 @@ use crate::dingtalk::stream::{
 use crate::dingtalk::{BotMessage, MessageContent};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
+use crate::quota::QuotaMeter;
 use crate::store::{InboxItem, InboxState, InsertOutcome, PendingInsert, Store};
 use crate::time::now_ms;
 
@@ -46,6 +47,7 @@ impl Intake {
         store: Store,
         dispatcher: Arc<Dispatcher>,
         directory: Directory,
+        quota: Arc<QuotaMeter>,
         metrics: Arc<Metrics>,
         events: EventBus,
     ) -> Arc<Self> {
@@ -62,7 +64,7 @@ impl Intake {
             events: events.clone(),
         });
         tokio::spawn(sequence(
-            receiver, store, dispatcher, directory, seen, metrics, events,
+            receiver, store, dispatcher, directory, quota, seen, metrics, events,
         ));
         intake
     }
@@ -132,6 +134,7 @@ async fn sequence(
     store: Store,
     dispatcher: Arc<Dispatcher>,
     directory: Directory,
+    quota: Arc<QuotaMeter>,
     seen: Cache<String, ()>,
     metrics: Arc<Metrics>,
     events: EventBus,
@@ -149,6 +152,7 @@ async fn sequence(
                 item.seq = seq;
                 seen.insert(msg_id.clone(), ());
                 accepted(&item, &metrics, &events);
+                quota.stream_message(item.received_at_ms);
                 learn(&directory, &item);
                 if item.message.is_for_agent() {
                     dispatcher.dispatch(item);
@@ -202,7 +206,6 @@ fn acked(metrics: &Metrics, events: &EventBus, frame: &CallbackFrame, msg_id: &s
 fn accepted(item: &InboxItem, metrics: &Metrics, events: &EventBus) {
     let message = &item.message;
     metrics.received.inc();
-    metrics.stream_message_counted(item.received_at_ms);
     metrics.conversation_seen(ConversationSummary {
         conversation_id: message.conversation_id.clone(),
         title: message.display_title(),

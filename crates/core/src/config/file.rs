@@ -58,6 +58,14 @@ pub struct AccessSettings {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentSettings {
+    /// "opencode" (the developer's OpenCode server) or "echo" (answers with the message itself; demo/tests).
+    pub backend: String,
+    /// `opencode serve` address. Its password, if any, comes from `OPENCODE_SERVER_PASSWORD`.
+    pub opencode_url: String,
+    /// HTTP Basic user of the OpenCode server (default "opencode", or `OPENCODE_SERVER_USERNAME`).
+    pub opencode_username: Option<String>,
+    /// Project directory OpenCode works in (`?directory=`); default: the server's own.
+    pub opencode_directory: Option<String>,
     /// How long a relayed permission ask waits for `/allow` or `/deny` before it is denied.
     pub permission_timeout_secs: u64,
     /// Readable size of one markdown message; longer answers are split into numbered parts.
@@ -67,6 +75,10 @@ pub struct AgentSettings {
 impl Default for AgentSettings {
     fn default() -> Self {
         Self {
+            backend: "opencode".into(),
+            opencode_url: "http://127.0.0.1:4096".into(),
+            opencode_username: None,
+            opencode_directory: None,
             permission_timeout_secs: 300,
             chunk_chars: 3_800,
         }

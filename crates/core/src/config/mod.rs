@@ -5,7 +5,7 @@ mod file;
 mod paths;
 
 pub use file::{
-    AccessSettings, AgentSettings, BridgeSettings, Config, ConfigError, DashboardSettings, DingTalkSettings, QuotaSettings,
-    StreamSettings,
+    AccessSettings, AgentSettings, BridgeSettings, Config, ConfigError, DashboardSettings,
+    DingTalkSettings, McpSettings, QuotaSettings, StreamSettings,
 };
 pub use paths::{default_config_path, default_data_dir};

@@ -38,7 +38,10 @@ impl FileSecretStore {
         match std::fs::read_to_string(&self.path) {
             Ok(text) => serde_json::from_str(&text).map_err(|err| {
                 // serde_json errors name a position, never the content.
-                SecretError::Unavailable(format!("{} is not valid JSON: {err}", self.path.display()))
+                SecretError::Unavailable(format!(
+                    "{} is not valid JSON: {err}",
+                    self.path.display()
+                ))
             }),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
             Err(err) => Err(SecretError::Unavailable(format!(
@@ -49,8 +52,9 @@ impl FileSecretStore {
     }
 
     fn write_all(&self, values: &BTreeMap<String, String>) -> Result<(), SecretError> {
-        let unavailable =
-            |err: std::io::Error| SecretError::Unavailable(format!("{}: {err}", self.path.display()));
+        let unavailable = |err: std::io::Error| {
+            SecretError::Unavailable(format!("{}: {err}", self.path.display()))
+        };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
@@ -121,7 +125,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

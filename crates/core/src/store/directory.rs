@@ -127,7 +127,7 @@ impl Store {
         .await
     }
 
-    async fn misc_write<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn misc_write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,

@@ -144,7 +144,8 @@ impl Store {
     /// The 1:1 conversation of a user (by staffId), if they ever wrote to the bot.
     pub async fn route_for_staff(&self, staff_id: &str) -> Result<Option<Route>, StoreError> {
         let id = staff_id.to_owned();
-        self.read(move |conn| outbox::route_for_staff(conn, &id)).await
+        self.read(move |conn| outbox::route_for_staff(conn, &id))
+            .await
     }
 
     /// A conversation's messages in and out, newest first.

@@ -246,7 +246,10 @@ pub(super) fn route(conn: &Connection, conversation_id: &str) -> Result<Option<R
     .map_err(StoreError::from)
 }
 
-pub(super) fn route_for_staff(conn: &Connection, staff_id: &str) -> Result<Option<Route>, StoreError> {
+pub(super) fn route_for_staff(
+    conn: &Connection,
+    staff_id: &str,
+) -> Result<Option<Route>, StoreError> {
     let id: Option<String> = conn
         .query_row(
             "SELECT conversation_id FROM conversation_routes WHERE staff_id = ?1 AND kind = 'single'

@@ -77,6 +77,8 @@ struct Inner {
     events: EventBus,
     timeout: Duration,
     throttle_retries: u32,
+    /// Counts calls against the monthly OpenAPI quota (none in tests that don't care).
+    usage: Option<Arc<crate::quota::QuotaMeter>>,
 }
 
 /// Cheap-to-clone handle.
@@ -101,6 +103,7 @@ impl OpenApiClient {
                 events,
                 timeout: Duration::from_secs(15),
                 throttle_retries: 1,
+                usage: None,
             }),
         }
     }
@@ -108,6 +111,11 @@ impl OpenApiClient {
     /// How many QPS-limit answers a call waits out before surfacing `RateLimited` (default 1).
     pub fn with_throttle_retries(self, retries: u32) -> Self {
         self.rebuild(|inner| inner.throttle_retries = retries)
+    }
+
+    /// Counts every completed, non-throttled call against the monthly quota.
+    pub fn with_usage(self, meter: Arc<crate::quota::QuotaMeter>) -> Self {
+        self.rebuild(|inner| inner.usage = Some(meter))
     }
 
     pub fn with_timeout(self, timeout: Duration) -> Self {
@@ -124,6 +132,7 @@ impl OpenApiClient {
             events: inner.events.clone(),
             timeout: inner.timeout,
             throttle_retries: inner.throttle_retries,
+            usage: inner.usage.clone(),
         };
         change(&mut copy);
         Self {
@@ -151,7 +160,17 @@ impl OpenApiClient {
         let mut throttled = 0;
         loop {
             let token = self.inner.tokens.token().await?;
-            match self.send_once(request, token.expose_secret()).await {
+            let result = self.send_once(request, token.expose_secret()).await;
+            // Throttled and unsent calls do not count against the monthly quota (protocol notes §4.4).
+            if let Some(meter) = &self.inner.usage
+                && !matches!(
+                    result,
+                    Err(OpenApiError::RateLimited { .. } | OpenApiError::Http(_))
+                )
+            {
+                meter.api_call(&request.path);
+            }
+            match result {
                 Ok(value) => return Ok(value),
                 // Expired or revoked mid-run: refresh once and retry this call (invisible to the caller).
                 Err(err) if err.is_token_rejected() && !refreshed => {

@@ -1,0 +1,19 @@
+//! OpenCode backend: drives `opencode serve` over its HTTP API (sessions, `prompt_async`, the `/event`
+//! SSE stream, abort, permission replies). Wire facts: `mcp-notes.md` §3.7.
+
+mod backend;
+mod client;
+mod config;
+mod events;
+mod hub;
+mod sessions;
+mod turn;
+mod wire;
+
+pub use backend::{EMPTY_REPLY, OpenCodeBackend, prompt_text};
+pub use client::ClientError;
+pub use config::{
+    DEFAULT_BASE_URL, DEFAULT_USERNAME, OpenCodeSettings, PASSWORD_ENV, USERNAME_ENV,
+    password_from_env,
+};
+pub use sessions::{BACKEND_NAME, session_title};

@@ -1,0 +1,300 @@
+//! One turn's view of the event stream: accumulates the assistant's text parts (from deltas and part
+//! snapshots), relays permission asks and questions, and decides when the turn is over. Pure state, no
+//! I/O besides the update channel, so the ordering rules are easy to test.
+
+use std::collections::{HashMap, HashSet};
+
+use super::events::OcEvent;
+use super::wire::MessageWithParts;
+use crate::agent::{AgentError, AgentUpdate, UpdateSender};
+
+#[derive(Debug)]
+pub enum Outcome {
+    Idle,
+    Aborted,
+    Error(AgentError),
+}
+
+#[derive(Debug)]
+struct TextPart {
+    message_id: String,
+    text: String,
+    hidden: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct TurnState {
+    /// Set once an event of *this* turn was seen (busy status, a message, a part). Before that, `idle`
+    /// and abort errors are leftovers of the previous turn (e.g. one that was stopped) and are ignored.
+    started: bool,
+    roles: HashMap<String, String>,
+    parts: Vec<TextPart>,
+    index: HashMap<String, usize>,
+    /// Deltas for parts whose type is not known yet (a delta overtaking its part's first snapshot).
+    pending: HashMap<String, (String, String)>,
+    non_text: HashSet<String>,
+    last_sent: String,
+}
+
+impl TurnState {
+    pub fn apply(&mut self, event: OcEvent, updates: &UpdateSender) -> Option<Outcome> {
+        match event {
+            OcEvent::Status { status, .. } => match status.as_str() {
+                "idle" if self.started => return Some(Outcome::Idle),
+                "idle" => {}
+                _ => self.started = true,
+            },
+            OcEvent::Idle { .. } if self.started => return Some(Outcome::Idle),
+            OcEvent::Idle { .. } => {}
+            OcEvent::Error {
+                message,
+                abort,
+                transient,
+                ..
+            } => {
+                if abort {
+                    return self.started.then_some(Outcome::Aborted);
+                }
+                return Some(Outcome::Error(if transient {
+                    AgentError::Unavailable(format!("OpenCode's model provider failed: {message}"))
+                } else {
+                    AgentError::Failed(message)
+                }));
+            }
+            OcEvent::MessageUpdated {
+                message_id, role, ..
+            } => {
+                self.started = true;
+                let newly_assistant = role == "assistant"
+                    && self.roles.get(&message_id).map(String::as_str) != Some("assistant");
+                self.roles.insert(message_id, role);
+                if newly_assistant {
+                    self.publish(updates);
+                }
+            }
+            OcEvent::PartUpdated {
+                message_id,
+                part_id,
+                kind,
+                text,
+                hidden,
+                ..
+            } => {
+                self.started = true;
+                if kind != "text" {
+                    self.pending.remove(&part_id);
+                    self.non_text.insert(part_id);
+                    return None;
+                }
+                let idx = self.part_index(&part_id, &message_id);
+                let part = &mut self.parts[idx];
+                part.hidden = hidden;
+                // A full snapshot is authoritative (it may also fix a missed delta).
+                if let Some(text) = text {
+                    part.text = text;
+                }
+                self.publish(updates);
+            }
+            OcEvent::PartDelta {
+                message_id,
+                part_id,
+                field,
+                delta,
+                ..
+            } => {
+                self.started = true;
+                if field != "text" || self.non_text.contains(&part_id) {
+                    return None;
+                }
+                match self.index.get(&part_id) {
+                    Some(&idx) => self.parts[idx].text.push_str(&delta),
+                    None => {
+                        let entry = self
+                            .pending
+                            .entry(part_id)
+                            .or_insert_with(|| (message_id, String::new()));
+                        entry.1.push_str(&delta);
+                        return None;
+                    }
+                }
+                self.publish(updates);
+            }
+            OcEvent::PermissionAsked { id, summary, .. } => {
+                self.started = true;
+                let _ = updates.send(AgentUpdate::PermissionAsked { id, summary });
+            }
+            OcEvent::QuestionAsked { id, question, .. } => {
+                self.started = true;
+                let _ = updates.send(AgentUpdate::QuestionAsked { id, question });
+            }
+            OcEvent::Connected | OcEvent::Heartbeat | OcEvent::Other(_) => {}
+        }
+        None
+    }
+
+    fn part_index(&mut self, part_id: &str, message_id: &str) -> usize {
+        if let Some(&idx) = self.index.get(part_id) {
+            return idx;
+        }
+        let text = self
+            .pending
+            .remove(part_id)
+            .map(|(_, text)| text)
+            .unwrap_or_default();
+        self.parts.push(TextPart {
+            message_id: message_id.to_owned(),
+            text,
+            hidden: false,
+        });
+        let idx = self.parts.len() - 1;
+        self.index.insert(part_id.to_owned(), idx);
+        idx
+    }
+
+    /// The assistant's visible text so far: text parts of assistant messages, in order.
+    pub fn text(&self) -> String {
+        let pieces: Vec<&str> = self
+            .parts
+            .iter()
+            .filter(|p| !p.hidden)
+            .filter(|p| self.roles.get(&p.message_id).map(String::as_str) == Some("assistant"))
+            .map(|p| p.text.trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        pieces.join("\n\n")
+    }
+
+    fn publish(&mut self, updates: &UpdateSender) {
+        let text = self.text();
+        if !text.is_empty() && text != self.last_sent {
+            self.last_sent = text.clone();
+            let _ = updates.send(AgentUpdate::Text(text));
+        }
+    }
+}
+
+/// The answer in the history (used when nothing streamed, or after an event-stream gap): the assistant
+/// text after the last user message, preferring the user message that carries our prompt. `None` when
+/// no assistant message follows it yet. An assistant error (other than an abort) is returned as `Err`.
+pub fn reply_from_history(
+    history: &[MessageWithParts],
+    prompt: &str,
+) -> Option<Result<String, AgentError>> {
+    let is_ours = |m: &MessageWithParts| {
+        m.info.role == "user"
+            && m.parts
+                .iter()
+                .any(|p| p.kind == "text" && p.text.as_deref() == Some(prompt))
+    };
+    let start = history
+        .iter()
+        .rposition(is_ours)
+        .or_else(|| history.iter().rposition(|m| m.info.role == "user"))?;
+    let answers: Vec<&MessageWithParts> = history[start + 1..]
+        .iter()
+        .filter(|m| m.info.role == "assistant")
+        .collect();
+    let last = answers.last()?;
+    if let Some(error) = &last.info.error
+        && !error.is_abort()
+    {
+        return Some(Err(if error.is_transient() {
+            AgentError::Unavailable(format!(
+                "OpenCode's model provider failed: {}",
+                error.message()
+            ))
+        } else {
+            AgentError::Failed(error.message())
+        }));
+    }
+    let pieces: Vec<&str> = answers
+        .iter()
+        .flat_map(|m| m.parts.iter())
+        .filter(|p| p.kind == "text" && !p.synthetic && !p.ignored)
+        .filter_map(|p| p.text.as_deref())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    Some(Ok(pieces.join("\n\n")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    fn part(message: &str, part: &str, kind: &str, text: Option<&str>) -> OcEvent {
+        OcEvent::PartUpdated {
+            session_id: "s".into(),
+            message_id: message.into(),
+            part_id: part.into(),
+            kind: kind.into(),
+            text: text.map(str::to_owned),
+            hidden: false,
+            tool: None,
+        }
+    }
+
+    fn delta(message: &str, part: &str, text: &str) -> OcEvent {
+        OcEvent::PartDelta {
+            session_id: Some("s".into()),
+            message_id: message.into(),
+            part_id: part.into(),
+            field: "text".into(),
+            delta: text.into(),
+        }
+    }
+
+    fn message(id: &str, role: &str) -> OcEvent {
+        OcEvent::MessageUpdated {
+            session_id: "s".into(),
+            message_id: id.into(),
+            role: role.into(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn accumulates_assistant_text_and_ignores_user_and_reasoning_parts() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut turn = TurnState::default();
+        assert!(
+            turn.apply(
+                OcEvent::Idle {
+                    session_id: "s".into()
+                },
+                &tx
+            )
+            .is_none()
+        );
+        turn.apply(message("u", "user"), &tx);
+        turn.apply(part("u", "p0", "text", Some("question")), &tx);
+        turn.apply(message("a", "assistant"), &tx);
+        turn.apply(part("a", "r", "reasoning", Some("")), &tx);
+        turn.apply(delta("a", "r", "thinking"), &tx);
+        turn.apply(delta("a", "p1", "Hel"), &tx);
+        turn.apply(part("a", "p1", "text", None), &tx);
+        turn.apply(delta("a", "p1", "lo"), &tx);
+        assert_eq!(turn.text(), "Hello");
+        assert!(matches!(
+            turn.apply(
+                OcEvent::Idle {
+                    session_id: "s".into()
+                },
+                &tx
+            ),
+            Some(Outcome::Idle)
+        ));
+        let mut seen = Vec::new();
+        while let Ok(update) = rx.try_recv() {
+            seen.push(update);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                AgentUpdate::Text("Hel".into()),
+                AgentUpdate::Text("Hello".into())
+            ]
+        );
+    }
+}
