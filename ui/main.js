@@ -6,7 +6,7 @@ import { connect } from './client.js';
 const MAX_EVENTS = 100;
 const MAX_CONVERSATIONS = 200;
 const QUOTA_WARN_RATIO = 0.8;
-const VERBOSE_TYPES = new Set(['acked', 'queue_depth']);
+const VERBOSE_TYPES = new Set(['acked', 'queue_depth', 'outbox_depth']);
 
 const $ = (id) => {
   const element = document.getElementById(id);
@@ -99,8 +99,10 @@ function renderStatus(status) {
 
   renderConnection(status.connection);
   renderQuota(status.quota);
+  renderAuth(status.auth);
   renderLatency(status.ack_latency);
   renderQueues(status.queues);
+  renderOutbox(status.outbox);
   renderCounters(status.counters);
   renderConversations(status.conversations ?? []);
   renderClock();
@@ -144,6 +146,28 @@ function renderQuota(quota) {
     level === 'exhausted'
       ? 'Exhausted: DingTalk delivers bot messages without content until next month.'
       : `${percent}% used${level === 'warn' ? ' — running low' : ''}`;
+  const apiUsed = quota.api_used ?? 0;
+  const apiBudget = quota.api_budget ?? 0;
+  $('quota-api').textContent = `OpenAPI calls: ${fmtNumber(apiUsed)} / ${fmtNumber(apiBudget)}`;
+}
+
+// OpenAPI access-token health: a degraded token manager stops calling DingTalk until credentials change.
+function renderAuth(auth) {
+  const banner = $('auth-banner');
+  const degraded = auth?.state === 'degraded';
+  banner.hidden = !degraded;
+  if (degraded) {
+    banner.textContent = `DingTalk OpenAPI is paused: the access token could not be refreshed ${auth.consecutive_failures} times` +
+      (auth.last_error ? ` (${auth.last_error})` : '') + '. Check the app credentials.';
+  }
+}
+
+// Outbound messages waiting for the pacer or a retry; "rate-limited" = waiting for the conversation's limit.
+function renderOutbox(outbox) {
+  $('outbox-pending').textContent = fmtNumber(outbox?.pending ?? 0);
+  $('outbox-throttled').textContent = fmtNumber(outbox?.throttled ?? 0);
+  const limited = (outbox?.conversations ?? []).filter((c) => c.rate_limited).map((c) => titleOf(c.conversation_id));
+  $('outbox-limited').textContent = limited.length ? `Rate-limited: ${limited.slice(0, 3).join(', ')}${limited.length > 3 ? '…' : ''}` : 'No conversation at its rate limit.';
 }
 
 function renderLatency(latency) {
@@ -275,6 +299,18 @@ function describeEvent(event) {
       return ['good', 'reply', [`sent ${fmtNumber(event.bytes)} bytes to `, strong(titleOf(event.conversation_id))]];
     case 'reply_failed':
       return ['bad', 'reply', `${titleOf(event.conversation_id)}: ${event.error}`];
+    case 'outbox_depth':
+      return ['muted', 'queue', `${titleOf(event.conversation_id)}: ${event.pending} to send${event.rate_limited ? ' (rate limit)' : ''}`];
+    case 'access_refused':
+      return ['bad', 'refused', [strong(event.sender_nick), ` is not on the allow-list (${titleOf(event.conversation_id)})`]];
+    case 'quota_warning':
+      return ['bad', 'quota', `${event.kind === 'api' ? 'OpenAPI calls' : 'Stream messages'} at ${event.percent}% of ${fmtNumber(event.budget)} in ${event.month}`];
+    case 'rate_limited':
+      return ['bad', 'throttled', `DingTalk throttled ${event.api} (${event.code})`];
+    case 'auth_degraded':
+      return ['bad', 'auth', `OpenAPI paused after ${event.failures} failed token refreshes: ${event.reason}`];
+    case 'auth_recovered':
+      return ['good', 'auth', 'OpenAPI access token recovered'];
     default:
       return ['muted', String(event.type), JSON.stringify(event)];
   }
