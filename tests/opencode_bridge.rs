@@ -250,3 +250,36 @@ async fn opencode_down_gets_a_clear_message_and_the_answer_arrives_when_it_is_ba
     );
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_question_from_the_agent_is_relayed_and_answer_completes_the_turn() {
+    let sim = start_sim(sim_config()).await;
+    let opencode = FakeOpenCode::start(FakeOpenCodeConfig::default())
+        .await
+        .unwrap();
+    opencode.script_for(
+        "migrate",
+        Script::Question {
+            question: "Which database?".into(),
+            options: vec!["SQLite".into(), "PostgreSQL".into()],
+            then: "Migrating with".into(),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let engine = start(&sim, &opencode, dir.path()).await;
+    let chat = one_to_one_conversation_id("dba");
+    sim.inject(InjectMessage::text_1to1("dba", "DBA", "migrate the schema"));
+    assert!(wait_for_text(&sim, &chat, "Which database?").await);
+    sim.inject(InjectMessage::text_1to1("dba", "DBA", "/answer PostgreSQL"));
+    assert!(wait_for_text(&sim, &chat, "Answer passed to the agent.").await);
+    assert!(wait_for_text(&sim, &chat, "PostgreSQL").await);
+    assert!(
+        sim.wait_until(LONG, |_| texts(&sim, &chat)
+            .iter()
+            .any(|t| t.contains("Migrating with") && t.contains("PostgreSQL")))
+            .await,
+        "{:?}",
+        texts(&sim, &chat)
+    );
+    engine.shutdown().await;
+}

@@ -122,6 +122,16 @@ pub trait AgentBackend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Answers (or, with `None`, dismisses) a question relayed with [`AgentUpdate::QuestionAsked`].
+    async fn reply_to_question(
+        &self,
+        _conversation_id: &str,
+        _question_id: &str,
+        _answer: Option<String>,
+    ) -> Result<(), AgentError> {
+        Ok(())
+    }
+
     /// Answers a permission ask relayed with [`AgentUpdate::PermissionAsked`].
     async fn answer_permission(
         &self,

@@ -17,6 +17,10 @@ pub enum ChatCommand {
     Help,
     Allow,
     Deny,
+    /// `/answer <text>`: the answer to the agent's pending question.
+    Answer(String),
+    /// `/skip`: dismiss the agent's pending question.
+    Skip,
     Unknown(String),
 }
 
@@ -36,6 +40,8 @@ pub fn parse(text: &str) -> Option<ChatCommand> {
         "help" | "?" => ChatCommand::Help,
         "allow" | "yes" => ChatCommand::Allow,
         "deny" | "no" => ChatCommand::Deny,
+        "answer" => ChatCommand::Answer(text.trim_start()[word.len()..].trim().to_owned()),
+        "skip" => ChatCommand::Skip,
         _ => ChatCommand::Unknown(word.to_owned()),
     })
 }
@@ -45,6 +51,7 @@ pub const HELP: &str = "**DingBridge commands**\n\n\
 - `/stop` — stop the answer that is running now\n\
 - `/status` — bridge and agent state\n\
 - `/allow` / `/deny` — answer the agent's permission request\n\
+- `/answer <text>` / `/skip` — answer or dismiss the agent's question\n\
 - `/help` — this list\n\n\
 Anything else is sent to the agent.";
 
@@ -77,6 +84,24 @@ impl Commands {
                     Ok(Some(_)) if allow => "Allowed. The agent continues.".into(),
                     Ok(Some(_)) => "Denied. The agent was told not to do it.".into(),
                     Ok(None) => "There is no pending permission request in this chat.".into(),
+                    Err(err) => format!("Could not answer the agent: {err}"),
+                }
+            }
+            ChatCommand::Answer(text) if text.is_empty() => "Usage: `/answer <your answer>`".into(),
+            ChatCommand::Answer(_) | ChatCommand::Skip => {
+                let answer = match command {
+                    ChatCommand::Answer(text) => Some(text.clone()),
+                    _ => None,
+                };
+                let answered = answer.is_some();
+                match self
+                    .permissions
+                    .answer_question(conversation_id, answer)
+                    .await
+                {
+                    Ok(Some(_)) if answered => "Answer passed to the agent.".into(),
+                    Ok(Some(_)) => "Question dismissed.".into(),
+                    Ok(None) => "The agent has no open question in this chat.".into(),
                     Err(err) => format!("Could not answer the agent: {err}"),
                 }
             }
@@ -146,6 +171,14 @@ mod tests {
         assert_eq!(parse("run the tests in /src"), None);
         assert_eq!(parse("/src/main.rs is broken"), None);
         assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn answer_keeps_the_whole_answer_text() {
+        assert_eq!(
+            parse("/answer use the staging DB"),
+            Some(ChatCommand::Answer("use the staging DB".into()))
+        );
     }
 
     #[test]

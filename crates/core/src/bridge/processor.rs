@@ -268,23 +268,21 @@ async fn relay_updates(
                 let minutes = permissions.timeout().as_secs().div_ceil(60);
                 (
                     format!(
-                        "🔐 **The agent asks for permission**
-
-{summary}
-
-Reply `/allow` or `/deny` (denied automatically after {minutes} min)."
+                        "🔐 **The agent asks for permission**\n\n{summary}\n\n\
+                         Reply `/allow` or `/deny` (denied automatically after {minutes} min)."
                     ),
                     format!("{msg_id}#permission-{id}"),
                 )
             }
-            AgentUpdate::QuestionAsked { id, question } => (
-                format!(
-                    "❓ **The agent asks**
-
-{question}"
-                ),
-                format!("{msg_id}#question-{id}"),
-            ),
+            AgentUpdate::QuestionAsked { id, question } => {
+                permissions.ask_question(&route.conversation_id, &id);
+                (
+                    format!(
+                        "❓ **The agent asks**\n\n{question}\n\nReply `/answer <your answer>` or `/skip`."
+                    ),
+                    format!("{msg_id}#question-{id}"),
+                )
+            }
         };
         if let Err(err) = replies
             .send(&route, &text, MessageFormat::Markdown, source, false)

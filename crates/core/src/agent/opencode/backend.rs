@@ -257,6 +257,19 @@ impl AgentBackend for OpenCodeBackend {
         self.inner.sessions.reset(conversation_id).await
     }
 
+    async fn reply_to_question(
+        &self,
+        _conversation_id: &str,
+        question_id: &str,
+        answer: Option<String>,
+    ) -> Result<(), AgentError> {
+        match answer {
+            // OpenCode takes one list of chosen options (or free text) per question asked.
+            Some(answer) => self.answer_question(question_id, vec![vec![answer]]).await,
+            None => self.reject_question(question_id).await,
+        }
+    }
+
     async fn answer_permission(
         &self,
         conversation_id: &str,
