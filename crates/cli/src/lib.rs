@@ -2,5 +2,9 @@
 
 pub mod demo;
 pub mod logging;
+pub mod mcp_failsafe;
+pub mod mcp_locate;
+pub mod mcp_pump;
+pub mod mcp_serve;
 pub mod shutdown;
 pub mod ui_dir;

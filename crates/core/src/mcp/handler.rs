@@ -1,0 +1,219 @@
+//! The one rmcp handler behind every transport (Streamable HTTP, legacy SSE, stdio through the helper,
+//! in-process tests). Tool calls are routed by a macro-built [`ToolRouter`]; `tools/list` and `tools/call`
+//! are written by hand because the visible set changes at runtime with the backend's availability.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
+};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use super::availability::is_available;
+use super::backend::McpBackend;
+use super::error::{ToolCode, ToolFailure};
+use super::output_schema::tool_with_error_branch;
+use super::{prompts, resources};
+
+const INSTRUCTIONS: &str = "DingBridge connects this agent to DingTalk (钉钉). Use list_conversations / \
+get_messages to read what people wrote, send_message to answer a conversation, find_user / find_group then \
+send_to_user / send_to_group to reach someone by name (ambiguous names return candidates: ask or pick by id, \
+never guess), and get_stats / get_performance for the bridge's health. Tool failures carry a `code` \
+(AUTH_ERROR, PERMISSION_DENIED, INVALID_PARAMS, NOT_FOUND, CONFLICT_ERROR, RATE_LIMITED, DINGTALK_ERROR).";
+
+#[derive(Clone)]
+pub struct DingBridgeMcp {
+    backend: Arc<dyn McpBackend>,
+    tools: ToolRouter<Self>,
+}
+
+impl DingBridgeMcp {
+    pub fn new(backend: Arc<dyn McpBackend>) -> Self {
+        Self::with_tools(backend, ToolRouter::new())
+    }
+
+    /// `extra` tools (e.g. the Docs tools, built with their own `#[tool_router(router = …)]` on this type)
+    /// are served through the same router.
+    pub fn with_tools(backend: Arc<dyn McpBackend>, extra: ToolRouter<Self>) -> Self {
+        Self {
+            backend,
+            tools: Self::tool_router() + extra,
+        }
+    }
+
+    pub fn backend(&self) -> &dyn McpBackend {
+        self.backend.as_ref()
+    }
+
+    /// Every tool that is available right now, sorted by name.
+    pub fn visible_tools(&self) -> Vec<Tool> {
+        let availability = *self.backend.availability().borrow();
+        self.tools
+            .list_all()
+            .into_iter()
+            .filter(|tool| is_available(&tool.name, availability))
+            .map(tool_with_error_branch)
+            .collect()
+    }
+
+    /// Sends `tools/list_changed` to `peer` each time the availability changes, until the peer is gone.
+    fn watch_availability(&self, peer: rmcp::Peer<RoleServer>) {
+        let mut changes = self.backend.availability();
+        changes.mark_unchanged();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = changes.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        if peer.notify_tool_list_changed().await.is_err() {
+                            return;
+                        }
+                    }
+                    // A session that ended without any availability change still lets the task go.
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+                        if peer.is_transport_closed() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl ServerHandler for DingBridgeMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("dingbridge", env!("CARGO_PKG_VERSION"))
+                .with_title("DingBridge (DingTalk)"),
+        )
+        .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.visible_tools()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        let availability = *self.backend.availability().borrow();
+        self.tools
+            .get(name)
+            .filter(|_| is_available(name, availability))
+            .cloned()
+            .map(tool_with_error_branch)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let availability = *self.backend.availability().borrow();
+        if self.tools.has_route(&request.name) && !is_available(&request.name, availability) {
+            let failure = ToolFailure::new(
+                ToolCode::AuthError,
+                format!(
+                    "`{}` needs DingTalk credentials, which are not configured in DingBridge",
+                    request.name
+                ),
+            )
+            .with_details(serde_json::json!({ "tool": request.name }));
+            return Ok(failure.into_result().into());
+        }
+        let context = ToolCallContext::new(self, request, context);
+        self.tools.call(context).await
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.watch_availability(context.peer);
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        _requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // Only tool-list changes are ever sent; the SDK intersects this with what was requested.
+        Some(SubscriptionFilter::builder().tools_list_changed().build())
+    }
+
+    /// 2026-07-28 clients (no sessions) learn about tool-set changes through `subscriptions/listen`.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let mut changes = self.backend.availability();
+        changes.mark_unchanged();
+        loop {
+            tokio::select! {
+                _ = context.cancelled() => return Ok(()),
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    if context.sink().notify_tool_list_changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        resources::list(self.backend()).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(self.backend(), &request.uri)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(prompts::list())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        prompts::get(self.backend(), request).await.map(Into::into)
+    }
+}
