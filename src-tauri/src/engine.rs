@@ -115,13 +115,14 @@ pub async fn start(options: &EngineOptions) -> anyhow::Result<EngineHandle> {
         eprintln!("dingbridge: no DingTalk credentials configured; starting in demo mode");
         return Ok(EngineHandle::new(DemoEngine::start().await?));
     };
+    // The `[agent]` settings: the developer's OpenCode server by default.
+    let agent = AgentSpec::from_settings(&config.agent, Duration::ZERO);
     let engine = Engine::start(dingbridge_core::EngineOptions {
         mode: "app".to_owned(),
         config,
         data_dir: default_data_dir(),
         credentials: Some(credentials),
-        // The `[agent]` settings: the developer's OpenCode server by default.
-        agent: AgentSpec::from_settings(&config.agent, Duration::ZERO),
+        agent,
     })
     .await?;
     Ok(EngineHandle::new(engine))

@@ -65,8 +65,12 @@ impl EngineApi for FixedEngine {
                 month: "2026-11".to_owned(),
                 stream_used: 10,
                 stream_budget: 100,
+                api_used: 5,
+                api_budget: 5_000,
                 exhausted: false,
             },
+            outbox: Default::default(),
+            auth: Default::default(),
         }
     }
 

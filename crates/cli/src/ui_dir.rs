@@ -15,10 +15,7 @@ pub fn resolve(explicit: Option<PathBuf>) -> Option<PathBuf> {
         .chain(std::iter::once(
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui"),
         ));
-    for candidate in candidates {
-        if candidate.join("index.html").is_file() {
-            return Some(candidate);
-        }
-    }
-    None
+    candidates
+        .into_iter()
+        .find(|candidate| candidate.join("index.html").is_file())
 }

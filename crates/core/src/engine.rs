@@ -275,7 +275,6 @@ impl Engine {
         let intake = Intake::start(
             store.clone(),
             dispatcher.clone(),
-            directory,
             quota.clone(),
             metrics.clone(),
             events.clone(),

@@ -11,7 +11,6 @@ use tokio::sync::mpsc;
 
 use super::dispatch::Dispatcher;
 use crate::api::status::ConversationSummary;
-use crate::dingtalk::contacts::Directory;
 use crate::dingtalk::stream::{
     AckFrame, AckSender, BOT_MESSAGE_TOPIC, CallbackFrame, CallbackHandler,
 };
@@ -46,7 +45,6 @@ impl Intake {
     pub fn start(
         store: Store,
         dispatcher: Arc<Dispatcher>,
-        directory: Directory,
         quota: Arc<QuotaMeter>,
         metrics: Arc<Metrics>,
         events: EventBus,
@@ -64,7 +62,7 @@ impl Intake {
             events: events.clone(),
         });
         tokio::spawn(sequence(
-            receiver, store, dispatcher, directory, quota, seen, metrics, events,
+            receiver, store, dispatcher, quota, seen, metrics, events,
         ));
         intake
     }
@@ -133,7 +131,6 @@ async fn sequence(
     mut receiver: mpsc::UnboundedReceiver<Submitted>,
     store: Store,
     dispatcher: Arc<Dispatcher>,
-    directory: Directory,
     quota: Arc<QuotaMeter>,
     seen: Cache<String, ()>,
     metrics: Arc<Metrics>,
@@ -153,7 +150,6 @@ async fn sequence(
                 seen.insert(msg_id.clone(), ());
                 accepted(&item, &metrics, &events);
                 quota.stream_message(item.received_at_ms);
-                learn(&directory, &item);
                 if item.message.is_for_agent() {
                     dispatcher.dispatch(item);
                 } else {
@@ -180,18 +176,6 @@ async fn sequence(
             acked(&metrics, &events, &frame, &msg_id);
         }
     }
-}
-
-/// The contacts directory learns groups and people from every accepted message (there is no API that lists
-/// the groups a robot is in).
-fn learn(directory: &Directory, item: &InboxItem) {
-    let directory = directory.clone();
-    let message = item.message.clone();
-    tokio::spawn(async move {
-        if let Err(err) = directory.observe(&message).await {
-            tracing::warn!(code = err.code(), error = %err, "directory update failed");
-        }
-    });
 }
 
 fn acked(metrics: &Metrics, events: &EventBus, frame: &CallbackFrame, msg_id: &str) {

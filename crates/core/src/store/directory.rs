@@ -142,8 +142,40 @@ impl Store {
     }
 }
 
+impl DirectorySighting {
+    /// What one inbound message teaches the directory.
+    pub fn from_message(message: &crate::dingtalk::BotMessage) -> Self {
+        Self {
+            conversation_id: message.conversation_id.clone(),
+            group_title: match message.conversation_kind {
+                crate::dingtalk::ConversationKind::Group => message.conversation_title.clone(),
+                crate::dingtalk::ConversationKind::Single => None,
+            },
+            user_id: message.sender_staff_id.clone(),
+            sender_key: message.sender_id.clone(),
+            nick: message.sender_nick.clone(),
+            at_ms: if message.create_at_ms > 0 {
+                message.create_at_ms
+            } else {
+                crate::time::now_ms()
+            },
+        }
+    }
+}
+
 fn observe(conn: &mut Connection, s: &DirectorySighting) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
+    record_sighting(&tx, s)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Records a sighting inside the caller's transaction (the inbox writer does this in the same commit as the
+/// message itself, so learning the directory costs no extra fsync).
+pub(super) fn record_sighting(
+    tx: &rusqlite::Transaction<'_>,
+    s: &DirectorySighting,
+) -> Result<(), StoreError> {
     if let Some(title) = s.group_title.as_deref().filter(|t| !t.is_empty()) {
         tx.execute(
             "INSERT INTO directory_groups (conversation_id, title, first_seen_ms, last_seen_ms)
@@ -172,7 +204,6 @@ fn observe(conn: &mut Connection, s: &DirectorySighting) -> Result<(), StoreErro
             params![user_id, s.nick, s.at_ms],
         )?;
     }
-    tx.commit()?;
     Ok(())
 }
 

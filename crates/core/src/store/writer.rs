@@ -262,6 +262,10 @@ fn insert_inbound(
         },
         item.received_at_ms,
     )?;
+    super::directory::record_sighting(
+        tx,
+        &super::directory::DirectorySighting::from_message(message),
+    )?;
     bump_counter(tx, &month_of(item.received_at_ms), "stream_messages")?;
     Ok(InsertOutcome::Inserted { seq })
 }

@@ -26,10 +26,11 @@ use crate::events::{Event, EventBus};
 
 const TOKEN_PATH: &str = "/v1.0/oauth2/accessToken";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthState {
     /// No credentials configured.
+    #[default]
     Unconfigured,
     /// Tokens are (or can be) obtained.
     Healthy,
@@ -38,7 +39,7 @@ pub enum AuthState {
 }
 
 /// What the dashboard / stats show about authentication.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct AuthStatus {
     pub state: AuthState,
     pub consecutive_failures: u32,

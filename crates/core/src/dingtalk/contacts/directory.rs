@@ -1,7 +1,7 @@
 //! The directory learned from inbound bot messages: group conversations with their titles and the members
 //! seen speaking, users with their userIds. Persisted in the store so it survives restarts.
 
-use crate::dingtalk::{BotMessage, ConversationKind};
+use crate::dingtalk::BotMessage;
 use crate::store::{DirectoryGroup, DirectorySighting, Store, StoreError};
 
 use super::matching::match_by_name;
@@ -23,23 +23,8 @@ impl Directory {
 
     /// Learns from one inbound message (call for every accepted message).
     pub async fn observe(&self, message: &BotMessage) -> Result<(), StoreError> {
-        let group_title = match message.conversation_kind {
-            ConversationKind::Group => message.conversation_title.clone(),
-            ConversationKind::Single => None,
-        };
         self.store
-            .directory_observe(DirectorySighting {
-                conversation_id: message.conversation_id.clone(),
-                group_title,
-                user_id: message.sender_staff_id.clone(),
-                sender_key: message.sender_id.clone(),
-                nick: message.sender_nick.clone(),
-                at_ms: if message.create_at_ms > 0 {
-                    message.create_at_ms
-                } else {
-                    crate::time::now_ms()
-                },
-            })
+            .directory_observe(DirectorySighting::from_message(message))
             .await
     }
 
