@@ -4,7 +4,8 @@
 //! 1,000 bot messages across 50 conversations and waits until all are ACKed. Reported per round:
 //! client-side latency (frame read → ACK queued, from the engine's histogram, cumulative), the
 //! simulator's view (frame written → ACK read, what DingTalk would see) and the burst's wall time.
-//! The simulator runs in the same process, so both share the CPU: figures are conservative.
+//! The simulator runs in the same process, so both share the CPU: figures are conservative. Every message
+//! also flows on through the allow-list, the echo agent and a webhook reply, as in real use.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +52,11 @@ async fn main() {
     let mut config = Config::default();
     config.dingtalk.api_base = sim.base_url();
     config.bridge.max_concurrent_turns = 8;
+    // Realistic flow: every sender may talk to the (echo) agent; pacing is not what is measured here.
+    config.access.allowed_staff_ids = vec!["*".into()];
+    config.pacing.app_per_second = 100_000;
+    config.pacing.per_conversation = 100_000;
+    config.pacing.conversation_window_ms = 1_000;
     let engine = Engine::start(EngineOptions {
         mode: "bench".into(),
         config,
