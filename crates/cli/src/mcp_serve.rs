@@ -72,7 +72,8 @@ pub async fn start(
 ) -> anyhow::Result<McpServing> {
     let (token, token_ref) = token_for(data_dir)?;
     let backend = EngineBackend::new(engine.clone());
-    let handler = DingBridgeMcp::new(Arc::new(backend.clone()));
+    let handler =
+        DingBridgeMcp::with_tools(Arc::new(backend.clone()), DingBridgeMcp::docs_router());
     let health_engine = engine.clone();
     let options = McpHttpOptions {
         token: token.clone(),

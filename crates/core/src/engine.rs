@@ -212,6 +212,32 @@ impl Engine {
         let directory = Directory::new(store.clone());
         let contacts = ContactsService::new(openapi.clone(), directory.clone());
         let docs = DocsService::new(openapi.clone(), contacts.clone());
+        // Docs operator from `[docs]`: resolved (userId/mobile → unionId) in the background, never failing start.
+        let docs_operator = config
+            .docs
+            .operator_user_id
+            .clone()
+            .filter(|id| !id.trim().is_empty())
+            .map(crate::dingtalk::docs::OperatorRef::UserId)
+            .or_else(|| {
+                config
+                    .docs
+                    .operator_mobile
+                    .clone()
+                    .filter(|m| !m.trim().is_empty())
+                    .map(crate::dingtalk::docs::OperatorRef::Mobile)
+            });
+        if let Some(source) = docs_operator
+            && credentials.is_some()
+            && docs.operator_union_id().is_none()
+        {
+            let docs = docs.clone();
+            tokio::spawn(async move {
+                if let Err(err) = docs.configure_operator(source).await {
+                    tracing::warn!(code = err.code(), error = %err, "the Docs operator could not be resolved");
+                }
+            });
+        }
 
         // Outbound: durable outbox → pacer → webhook or OpenAPI.
         let delivery = RouteDelivery {

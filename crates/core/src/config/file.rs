@@ -43,6 +43,7 @@ pub struct Config {
     pub agent: AgentSettings,
     pub mcp: McpSettings,
     pub cards: crate::bridge::CardSettings,
+    pub docs: DocsSettings,
 }
 
 /// Who may talk to the agent. Empty lists refuse everyone (and say how to configure them).
@@ -177,6 +178,16 @@ impl Default for DashboardSettings {
     fn default() -> Self {
         Self { port: 8765 }
     }
+}
+
+/// DingTalk Docs: the operator every Docs call runs as (a userId or a mobile, resolved once to a unionId).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocsSettings {
+    /// DingTalk userId (staffId) of the Docs operator; wins over `operator_mobile`.
+    pub operator_user_id: Option<String>,
+    /// Mobile number of the Docs operator, used when no `operator_user_id` is set.
+    pub operator_mobile: Option<String>,
 }
 
 /// The local MCP server (`http://127.0.0.1:<port>/mcp`). Its bearer token lives in the secret store.

@@ -5,11 +5,22 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::error::ToolCode;
 use super::error::ToolFailure;
 use super::types::{
-    ConversationsOutput, GroupLookupOutput, MessageFormat, MessagesOutput, PerformanceOutput,
-    SendOutput, StatsOutput, UserLookupOutput,
+    ConversationsOutput, CreateDocInput, CreateDocOutput, GetDocInput, GetDocOutput,
+    GroupLookupOutput, ListDocsInput, ListDocsOutput, MessageFormat, MessagesOutput,
+    PerformanceOutput, SendOutput, StatsOutput, UpdateDocInput, UpdateDocOutput, UserLookupOutput,
 };
+
+/// What a backend without DingTalk Docs answers.
+fn docs_unsupported(tool: &str) -> ToolFailure {
+    ToolFailure::new(
+        ToolCode::AuthError,
+        format!("{tool} needs DingTalk credentials and a Docs operator, which are not configured"),
+    )
+    .with_details(serde_json::json!({ "tool": tool }))
+}
 
 /// Which tool groups can work right now. Tools of an unavailable group are not listed, and a change sends
 /// `notifications/tools/list_changed` to connected clients.
@@ -90,6 +101,30 @@ pub trait McpBackend: Send + Sync + 'static {
         content: &str,
         format: MessageFormat,
     ) -> Result<SendOutput, ToolFailure>;
+
+    /// Creates a DingTalk document as the Docs operator.
+    async fn create_doc(&self, input: CreateDocInput) -> Result<CreateDocOutput, ToolFailure> {
+        let _ = input;
+        Err(docs_unsupported("create_doc"))
+    }
+
+    /// Reads a document (text, markdown or html) as the Docs operator.
+    async fn get_doc(&self, input: GetDocInput) -> Result<GetDocOutput, ToolFailure> {
+        let _ = input;
+        Err(docs_unsupported("get_doc"))
+    }
+
+    /// Overwrites or appends to a document as the Docs operator.
+    async fn update_doc(&self, input: UpdateDocInput) -> Result<UpdateDocOutput, ToolFailure> {
+        let _ = input;
+        Err(docs_unsupported("update_doc"))
+    }
+
+    /// Lists (or searches) documents the Docs operator can see; `page`/`page_size` already validated.
+    async fn list_docs(&self, input: ListDocsInput) -> Result<ListDocsOutput, ToolFailure> {
+        let _ = input;
+        Err(docs_unsupported("list_docs"))
+    }
 
     /// Current tool availability and its changes.
     fn availability(&self) -> watch::Receiver<ToolAvailability>;

@@ -12,15 +12,22 @@ use tokio::sync::{broadcast, watch};
 use super::backend::{HistoryQuery, McpBackend, ToolAvailability};
 use super::error::{ToolCode, ToolFailure};
 use super::types::{
-    ConversationItem, ConversationsOutput, GroupLookupOutput, GroupOutput, LatencyOutput,
-    MemoryOutput, MessageFormat, MessageItem, MessagesOutput, PerformanceOutput, RateLimitOutput,
-    ResolvedRecipient, SendOutput, StatsOutput, ThroughputOutput, UserLookupOutput, UserOutput,
+    ConversationItem, ConversationsOutput, CreateDocInput, CreateDocOutput, DocFormatParam,
+    DocItem, DocSortBy, DocSortOrder, DocUpdateMode, DocsPagination, GetDocInput, GetDocOutput,
+    GroupLookupOutput, GroupOutput, LatencyOutput, ListDocsInput, ListDocsOutput, MemoryOutput,
+    MessageFormat, MessageItem, MessagesOutput, PerformanceOutput, RateLimitOutput,
+    ResolvedRecipient, SendOutput, StatsOutput, ThroughputOutput, UpdateDocInput, UpdateDocOutput,
+    UserLookupOutput, UserOutput,
 };
 use crate::api::status::LatencySummary;
 use crate::bridge::BridgeError;
 use crate::bridge::MessageFormat as EngineFormat;
 use crate::dingtalk::contacts::{
     ContactsError, Directory, GroupInfo, Lookup, LookupStatus, UserInfo,
+};
+use crate::dingtalk::docs::{
+    Caller, CreateDocParams, DocFormat, DocSummary, DocsError, GetDocParams, ListDocsParams,
+    SortBy, SortOrder, UpdateDocParams, UpdateMode,
 };
 use crate::engine::{Engine, SendReport};
 use crate::events::Event;
@@ -31,6 +38,8 @@ use crate::time::now_ms;
 const DIRECTORY_SCAN: usize = 10_000;
 /// DingTalk's per-robot webhook limit (messages per minute per conversation).
 const WEBHOOK_PER_MINUTE: u32 = 20;
+/// How often the Docs group is re-checked (the operator is resolved in the background after start).
+const DOCS_OPERATOR_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Default)]
 struct RateLimitLog {
@@ -43,6 +52,8 @@ pub struct EngineBackend {
     engine: Engine,
     directory: Directory,
     availability: Arc<watch::Sender<ToolAvailability>>,
+    /// What `set_availability` / the credentials allow; Docs additionally needs a configured operator.
+    allowed: Arc<Mutex<ToolAvailability>>,
     rate_limits: Arc<RateLimitLog>,
 }
 
@@ -52,13 +63,24 @@ impl EngineBackend {
         let directory = Directory::new(engine.store().clone());
         let rate_limits = Arc::new(RateLimitLog::default());
         tokio::spawn(track_rate_limits(engine.subscribe(), rate_limits.clone()));
-        let (availability, _) = watch::channel(Self::availability_for(engine.has_credentials()));
-        Self {
+        let allowed = Self::availability_for(engine.has_credentials());
+        let (availability, _) = watch::channel(ToolAvailability {
+            docs: allowed.docs && engine.docs().operator_union_id().is_some(),
+            ..allowed
+        });
+        let backend = Self {
             engine,
             directory,
             availability: Arc::new(availability),
+            allowed: Arc::new(Mutex::new(allowed)),
             rate_limits,
-        }
+        };
+        tokio::spawn(watch_docs_operator(
+            backend.engine.clone(),
+            Arc::downgrade(&backend.availability),
+            backend.allowed.clone(),
+        ));
+        backend
     }
 
     /// Replies through a fresh session webhook work without credentials; everything else needs them.
@@ -70,13 +92,13 @@ impl EngineBackend {
         }
     }
 
-    /// Call when credentials are added or removed: connected clients get `tools/list_changed`.
+    /// Call when credentials are added or removed: connected clients get `tools/list_changed`. The Docs
+    /// group also needs a configured Docs operator.
     pub fn set_availability(&self, availability: ToolAvailability) {
-        self.availability.send_if_modified(|current| {
-            let changed = *current != availability;
-            *current = availability;
-            changed
-        });
+        if let Ok(mut allowed) = self.allowed.lock() {
+            *allowed = availability;
+        }
+        refresh_availability(&self.engine, &self.availability, &self.allowed);
     }
 
     async fn conversation_exists(&self, conversation_id: &str) -> Result<bool, ToolFailure> {
@@ -88,6 +110,42 @@ impl EngineBackend {
             .map_err(store_failure)?
             .iter()
             .any(|c| c.conversation_id == conversation_id))
+    }
+}
+
+/// Publishes the allowed availability, with Docs only once an operator is configured.
+fn refresh_availability(
+    engine: &Engine,
+    availability: &watch::Sender<ToolAvailability>,
+    allowed: &Mutex<ToolAvailability>,
+) {
+    let Ok(allowed) = allowed.lock().map(|a| *a) else {
+        return;
+    };
+    let effective = ToolAvailability {
+        docs: allowed.docs && engine.docs().operator_union_id().is_some(),
+        ..allowed
+    };
+    availability.send_if_modified(|current| {
+        let changed = *current != effective;
+        *current = effective;
+        changed
+    });
+}
+
+/// The operator is resolved after start (or configured later): re-check it so the Docs tools appear
+/// (with `tools/list_changed`) without waiting for a client request. Ends with the backend.
+async fn watch_docs_operator(
+    engine: Engine,
+    availability: std::sync::Weak<watch::Sender<ToolAvailability>>,
+    allowed: Arc<Mutex<ToolAvailability>>,
+) {
+    loop {
+        tokio::time::sleep(DOCS_OPERATOR_POLL).await;
+        let Some(availability) = availability.upgrade() else {
+            return;
+        };
+        refresh_availability(&engine, &availability, &allowed);
     }
 }
 
@@ -120,6 +178,22 @@ fn store_failure(err: StoreError) -> ToolFailure {
 
 fn contacts_failure(err: ContactsError) -> ToolFailure {
     ToolFailure::from_parts(err.tool_code(), &err, err.details())
+}
+
+fn docs_failure(err: DocsError) -> ToolFailure {
+    ToolFailure::from_parts(err.tool_code(), &err, err.details())
+}
+
+fn doc_item(doc: DocSummary) -> DocItem {
+    DocItem {
+        document_id: doc.document_id,
+        title: doc.title,
+        kind: doc.kind,
+        url: doc.url,
+        create_time: doc.create_time,
+        update_time: doc.update_time,
+        creator: doc.creator,
+    }
 }
 
 fn bridge_failure(err: BridgeError) -> ToolFailure {
@@ -512,7 +586,120 @@ impl McpBackend for EngineBackend {
         Ok(sent)
     }
 
+    async fn create_doc(&self, input: CreateDocInput) -> Result<CreateDocOutput, ToolFailure> {
+        let params = CreateDocParams {
+            title: input.title,
+            content: input.content,
+            space_id: input.space_id,
+            folder_id: input.folder_id,
+        };
+        let created = self
+            .engine
+            .docs()
+            .create_doc(&Caller::Operator, params)
+            .await
+            .map_err(docs_failure)?;
+        Ok(CreateDocOutput {
+            document_id: created.document_id,
+            title: created.title,
+            create_time: created.create_time,
+            url: created.url,
+        })
+    }
+
+    async fn get_doc(&self, input: GetDocInput) -> Result<GetDocOutput, ToolFailure> {
+        let format = match input.format {
+            DocFormatParam::Text => DocFormat::Text,
+            DocFormatParam::Markdown => DocFormat::Markdown,
+            DocFormatParam::Html => DocFormat::Html,
+        };
+        let params = GetDocParams {
+            document_id: input.document_id.clone(),
+            format,
+        };
+        let doc = self
+            .engine
+            .docs()
+            .get_doc(&Caller::Operator, params)
+            .await
+            .map_err(docs_failure)?;
+        Ok(GetDocOutput {
+            document_id: input.document_id,
+            title: doc.title,
+            content: doc.content,
+            format: match doc.format {
+                DocFormat::Text => DocFormatParam::Text,
+                DocFormat::Markdown => DocFormatParam::Markdown,
+                DocFormat::Html => DocFormatParam::Html,
+            },
+            update_time: doc.update_time,
+            author: doc.author,
+            version: doc.version,
+        })
+    }
+
+    async fn update_doc(&self, input: UpdateDocInput) -> Result<UpdateDocOutput, ToolFailure> {
+        let params = UpdateDocParams {
+            document_id: input.document_id.clone(),
+            content: input.content,
+            mode: match input.mode {
+                DocUpdateMode::Overwrite => UpdateMode::Overwrite,
+                DocUpdateMode::Append => UpdateMode::Append,
+            },
+            comment: input.comment,
+            base_version: input.base_version,
+        };
+        let updated = self
+            .engine
+            .docs()
+            .update_doc(&Caller::Operator, params)
+            .await
+            .map_err(docs_failure)?;
+        Ok(UpdateDocOutput {
+            document_id: input.document_id,
+            mode: input.mode,
+            update_time: updated.update_time,
+            version: updated.version,
+        })
+    }
+
+    async fn list_docs(&self, input: ListDocsInput) -> Result<ListDocsOutput, ToolFailure> {
+        let defaults = ListDocsParams::default();
+        let params = ListDocsParams {
+            space_id: input.space_id,
+            folder_id: input.folder_id,
+            keyword: input.keyword,
+            page: input.page.unwrap_or(defaults.page),
+            page_size: input.page_size.unwrap_or(defaults.page_size),
+            sort_by: match input.sort_by {
+                DocSortBy::Name => SortBy::Name,
+                DocSortBy::CreateTime => SortBy::CreateTime,
+                DocSortBy::UpdateTime => SortBy::UpdateTime,
+            },
+            sort_order: match input.sort_order {
+                DocSortOrder::Asc => SortOrder::Asc,
+                DocSortOrder::Desc => SortOrder::Desc,
+            },
+        };
+        let listed = self
+            .engine
+            .docs()
+            .list_docs(&Caller::Operator, params)
+            .await
+            .map_err(docs_failure)?;
+        Ok(ListDocsOutput {
+            items: listed.items.into_iter().map(doc_item).collect(),
+            pagination: DocsPagination {
+                page: listed.pagination.page,
+                page_size: listed.pagination.page_size,
+                total: listed.pagination.total,
+                total_pages: listed.pagination.total_pages,
+            },
+        })
+    }
+
     fn availability(&self) -> watch::Receiver<ToolAvailability> {
+        refresh_availability(&self.engine, &self.availability, &self.allowed);
         self.availability.subscribe()
     }
 }

@@ -11,9 +11,11 @@ use super::backend::HistoryQuery;
 use super::error::ToolFailure;
 use super::handler::DingBridgeMcp;
 use super::types::{
-    ConversationsOutput, FindByNameParams, GetMessagesParams, GroupLookupOutput,
-    ListConversationsParams, MessagesOutput, PerformanceOutput, SendMessageParams, SendOutput,
-    SendToGroupParams, SendToUserParams, StatsOutput, UserLookupOutput,
+    ConversationsOutput, CreateDocInput, CreateDocOutput, FindByNameParams, GetDocInput,
+    GetDocOutput, GetMessagesParams, GroupLookupOutput, ListConversationsParams, ListDocsInput,
+    ListDocsOutput, MessagesOutput, PerformanceOutput, SendMessageParams, SendOutput,
+    SendToGroupParams, SendToUserParams, StatsOutput, UpdateDocInput, UpdateDocOutput,
+    UserLookupOutput,
 };
 
 /// DingTalk rejects single messages above ~20 000 characters; the outbox chunks long content, but anything
@@ -28,6 +30,22 @@ fn required(field: &str, value: &str) -> Result<(), ToolFailure> {
     if value.trim().is_empty() {
         return Err(ToolFailure::invalid(format!("`{field}` must not be empty"))
             .with_details(serde_json::json!({ "field": field })));
+    }
+    Ok(())
+}
+
+fn page_ok(page: Option<u32>, page_size: Option<u32>) -> Result<(), ToolFailure> {
+    if page == Some(0) {
+        return Err(ToolFailure::invalid("`page` starts at 1")
+            .with_details(serde_json::json!({"field": "page"})));
+    }
+    if let Some(size) = page_size
+        && (size == 0 || size > MAX_PAGE_SIZE)
+    {
+        return Err(ToolFailure::invalid(format!(
+            "`page_size` must be between 1 and {MAX_PAGE_SIZE}"
+        ))
+        .with_details(serde_json::json!({"field": "page_size", "max": MAX_PAGE_SIZE})));
     }
     Ok(())
 }
@@ -279,5 +297,95 @@ impl DingBridgeMcp {
             .await;
         progress(&ctx, 2, 2, "done").await;
         sent.map(Json)
+    }
+}
+
+/// The DingTalk Docs tools, run as the configured Docs operator. Registered with
+/// `DingBridgeMcp::with_tools(backend, DingBridgeMcp::docs_router())`; their `*_doc(s)` names put them in
+/// the "docs" availability group (hidden without credentials or a Docs operator).
+#[tool_router(router = docs_router, vis = "pub")]
+impl DingBridgeMcp {
+    /// Create a DingTalk document (in the operator's "my documents" unless a space/folder is given),
+    /// optionally with markdown content. Returns its document_id and link.
+    #[tool(
+        name = "create_doc",
+        annotations(
+            title = "Create a DingTalk document",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_doc(
+        &self,
+        Parameters(p): Parameters<CreateDocInput>,
+    ) -> Result<Json<CreateDocOutput>, ToolFailure> {
+        required("title", &p.title)?;
+        self.backend().create_doc(p).await.map(Json)
+    }
+
+    /// Read a DingTalk document's title, body (as text, markdown or html), author and version.
+    #[tool(
+        name = "get_doc",
+        annotations(
+            title = "Read a DingTalk document",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_doc(
+        &self,
+        Parameters(p): Parameters<GetDocInput>,
+    ) -> Result<Json<GetDocOutput>, ToolFailure> {
+        required("document_id", &p.document_id)?;
+        self.backend().get_doc(p).await.map(Json)
+    }
+
+    /// Change a DingTalk document: `overwrite` replaces the whole body (pass `base_version` from get_doc to
+    /// avoid clobbering someone else's change), `append` adds markdown after it.
+    #[tool(
+        name = "update_doc",
+        annotations(
+            title = "Update a DingTalk document",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn update_doc(
+        &self,
+        Parameters(p): Parameters<UpdateDocInput>,
+    ) -> Result<Json<UpdateDocOutput>, ToolFailure> {
+        required("document_id", &p.document_id)?;
+        required("content", &p.content)?;
+        self.backend().update_doc(p).await.map(Json)
+    }
+
+    /// List DingTalk documents and folders in a space/folder (default: the operator's "my documents"), or
+    /// search by title keyword; paged and sortable.
+    #[tool(
+        name = "list_docs",
+        annotations(
+            title = "List DingTalk documents",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_docs(
+        &self,
+        Parameters(mut p): Parameters<ListDocsInput>,
+    ) -> Result<Json<ListDocsOutput>, ToolFailure> {
+        page_ok(p.page, p.page_size)?;
+        p.keyword = p
+            .keyword
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
+        self.backend().list_docs(p).await.map(Json)
     }
 }

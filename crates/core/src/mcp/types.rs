@@ -278,3 +278,179 @@ pub struct GroupLookupOutput {
     pub group: Option<GroupOutput>,
     pub candidates: Vec<GroupOutput>,
 }
+
+// ---------------------------------------------------------------- docs (inputs and outputs)
+
+/// How `get_doc` renders a document.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocFormatParam {
+    /// Plain text (default).
+    #[default]
+    Text,
+    /// Markdown (headings, lists, tables, code).
+    Markdown,
+    /// HTML.
+    Html,
+}
+
+/// How `update_doc` writes `content`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocUpdateMode {
+    /// Replace the whole document body (default; destructive).
+    #[default]
+    Overwrite,
+    /// Add `content` after the existing body.
+    Append,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocSortBy {
+    Name,
+    CreateTime,
+    /// Default.
+    #[default]
+    UpdateTime,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocSortOrder {
+    Asc,
+    /// Default.
+    #[default]
+    Desc,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDocInput {
+    /// Title of the new DingTalk document.
+    pub title: String,
+    /// Initial body, as markdown (optional; at most 50 000 characters).
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Workspace (space) id to create it in; default: the operator's "my documents".
+    #[serde(default)]
+    pub space_id: Option<String>,
+    /// Folder id (a `document_id` of kind "folder" from `list_docs`) in that workspace; default: its root.
+    #[serde(default)]
+    pub folder_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetDocInput {
+    /// The document to read (a `document_id` from `create_doc` or `list_docs`).
+    pub document_id: String,
+    /// `text` (default), `markdown` or `html`.
+    #[serde(default)]
+    pub format: DocFormatParam,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDocInput {
+    /// The document to change.
+    pub document_id: String,
+    /// The new content, as markdown (an overwrite takes at most 50 000 characters).
+    pub content: String,
+    /// `overwrite` (default: replaces the whole body) or `append` (adds after it).
+    #[serde(default)]
+    pub mode: DocUpdateMode,
+    /// Why the document changed (kept in DingBridge's log; DingTalk documents have no revision comments).
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Optional `version` from `get_doc`: the update is refused with CONFLICT_ERROR if the document changed
+    /// since.
+    #[serde(default)]
+    pub base_version: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListDocsInput {
+    /// Workspace (space) id to list; default: the operator's "my documents".
+    #[serde(default)]
+    pub space_id: Option<String>,
+    /// Folder id inside that workspace; default: its root.
+    #[serde(default)]
+    pub folder_id: Option<String>,
+    /// Only documents whose title matches this text (searches everything the operator can see).
+    #[serde(default)]
+    pub keyword: Option<String>,
+    /// 1-based page number (default 1).
+    #[serde(default)]
+    pub page: Option<u32>,
+    /// Documents per page, 1-100 (default 20).
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// `name`, `create_time` or `update_time` (default).
+    #[serde(default)]
+    pub sort_by: DocSortBy,
+    /// `asc` or `desc` (default).
+    #[serde(default)]
+    pub sort_order: DocSortOrder,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CreateDocOutput {
+    /// The new document's id (use it with `get_doc` / `update_doc`).
+    pub document_id: String,
+    pub title: String,
+    pub create_time: String,
+    /// Link that opens the document in DingTalk.
+    pub url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GetDocOutput {
+    pub document_id: String,
+    pub title: String,
+    /// The body, rendered in `format`.
+    pub content: String,
+    pub format: DocFormatParam,
+    pub update_time: String,
+    /// The creator's name (their unionId when the name cannot be read).
+    pub author: String,
+    /// Pass back as `update_doc.base_version` to refuse overwriting someone else's newer change.
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UpdateDocOutput {
+    pub document_id: String,
+    /// "overwrite" or "append".
+    pub mode: DocUpdateMode,
+    pub update_time: String,
+    /// The document's new version.
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DocItem {
+    pub document_id: String,
+    pub title: String,
+    /// "doc" or "folder".
+    pub kind: String,
+    pub url: Option<String>,
+    pub create_time: Option<String>,
+    pub update_time: Option<String>,
+    pub creator: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DocsPagination {
+    pub page: u32,
+    pub page_size: u32,
+    pub total: u64,
+    pub total_pages: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ListDocsOutput {
+    pub items: Vec<DocItem>,
+    pub pagination: DocsPagination,
+}

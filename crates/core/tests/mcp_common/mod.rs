@@ -33,6 +33,11 @@ pub struct Fixture {
 }
 
 pub async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+/// [`fixture`] with extra settings (e.g. `config.docs.operator_user_id`) applied before the engine starts.
+pub async fn fixture_with(configure: impl FnOnce(&mut Config)) -> Fixture {
     let sim = Sim::start(
         SimConfig::default()
             .with_credentials("mcp-client", "mcp-secret")
@@ -49,6 +54,7 @@ pub async fn fixture() -> Fixture {
     config.bridge.retry_delay_ms = 50;
     config.access.allowed_staff_ids = vec!["*".into()];
     config.access.allowed_groups = vec!["*".into()];
+    configure(&mut config);
     let engine = Engine::start(EngineOptions {
         mode: "test".into(),
         config,
@@ -87,7 +93,8 @@ pub async fn fixture() -> Fixture {
         "the engine received the seed traffic and answered it"
     );
     let backend = EngineBackend::new(engine.clone());
-    let handler = DingBridgeMcp::new(Arc::new(backend.clone()));
+    let handler =
+        DingBridgeMcp::with_tools(Arc::new(backend.clone()), DingBridgeMcp::docs_router());
     Fixture {
         sim,
         engine,
