@@ -600,3 +600,31 @@ async fn card_failures_degrade_to_markdown() {
     assert!(sim.cards("cidNoCards==").len() <= 1);
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stranger_who_keeps_writing_is_refused_once_not_every_time() {
+    let sim = start_sim(sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = RecordingAgent::new();
+    let mut config = engine_config(&sim);
+    config.access.allowed_staff_ids = vec!["boss".into()];
+    let engine = start_engine(config, dir.path(), agent.clone()).await;
+    let stranger = one_to_one_conversation_id("pest");
+    for n in 0..5 {
+        sim.inject(InjectMessage::text_1to1(
+            "pest",
+            "Pest",
+            format!("let me in {n}"),
+        ));
+    }
+    assert!(sim.wait_until(LONG, |s| s.acks_received >= 5).await);
+    assert!(
+        sim.wait_until(LONG, |_| !sim.received(&stranger).is_empty())
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sim.received(&stranger).len(), 1, "the refusal was repeated");
+    assert_eq!(agent.count(), 0);
+    assert!(engine.outbox().wait_idle(LONG).await);
+    engine.shutdown().await;
+}

@@ -285,19 +285,19 @@ impl Engine {
             queue_cancel.clone(),
             turn_abort.clone(),
         );
-        let dispatcher = Arc::new(Dispatcher {
-            access: config.access.clone(),
-            commands: Arc::new(Commands {
+        let dispatcher = Arc::new(Dispatcher::new(
+            config.access.clone(),
+            Arc::new(Commands {
                 agent: agent.clone(),
                 permissions,
                 queues: queues.clone(),
                 metrics: metrics.clone(),
                 quota: quota.clone(),
             }),
-            queues: queues.clone(),
-            replies: replies.clone(),
-            events: events.clone(),
-        });
+            queues.clone(),
+            replies.clone(),
+            events.clone(),
+        ));
         let intake = Intake::start(
             store.clone(),
             dispatcher.clone(),

@@ -2,6 +2,9 @@
 //! for the agent in its conversation's FIFO.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
 
 use super::access::{self, AccessDecision};
 use super::commands::{self, Commands};
@@ -9,17 +12,42 @@ use super::queues::ConversationQueues;
 use super::replies::{MessageFormat, Replies};
 use crate::config::AccessSettings;
 use crate::events::{Event, EventBus};
-use crate::store::{InboxItem, Route};
+use crate::store::{InboxItem, InboxState, Route};
+
+/// A refused conversation is told once per this window: a stranger who keeps writing must not burn the
+/// monthly quota or the conversation's send budget.
+const REFUSAL_QUIET: Duration = Duration::from_secs(10 * 60);
 
 pub struct Dispatcher {
-    pub access: AccessSettings,
-    pub commands: Arc<Commands>,
-    pub queues: ConversationQueues,
-    pub replies: Replies,
-    pub events: EventBus,
+    access: AccessSettings,
+    commands: Arc<Commands>,
+    queues: ConversationQueues,
+    replies: Replies,
+    events: EventBus,
+    recently_refused: Cache<String, ()>,
 }
 
 impl Dispatcher {
+    pub fn new(
+        access: AccessSettings,
+        commands: Arc<Commands>,
+        queues: ConversationQueues,
+        replies: Replies,
+        events: EventBus,
+    ) -> Self {
+        Self {
+            access,
+            commands,
+            queues,
+            replies,
+            events,
+            recently_refused: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(REFUSAL_QUIET)
+                .build(),
+        }
+    }
+
     pub fn dispatch(self: &Arc<Self>, item: InboxItem) {
         let message = &item.message;
         let decision = access::decide(&self.access, message);
@@ -37,8 +65,14 @@ impl Dispatcher {
                 sender_nick: message.sender_nick.clone(),
                 sender_staff_id: message.sender_staff_id.clone(),
             });
-            let text = access::refusal(&decision, message).unwrap_or_default();
-            self.answer_now(&item, text);
+            if self.recently_refused.contains_key(&message.conversation_id) {
+                self.settle_silently(&item);
+            } else {
+                self.recently_refused
+                    .insert(message.conversation_id.clone(), ());
+                let text = access::refusal(&decision, message).unwrap_or_default();
+                self.answer_now(&item, text);
+            }
             return;
         }
         if let Some(command) = commands::parse(&message.prompt_text()) {
@@ -51,6 +85,17 @@ impl Dispatcher {
             return;
         }
         self.queues.enqueue(item);
+    }
+
+    /// Marks a refused message handled without answering it again.
+    fn settle_silently(&self, item: &InboxItem) {
+        let store = self.replies.store().clone();
+        let msg_id = item.message.msg_id.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.set_state(&msg_id, InboxState::Done, None).await {
+                tracing::error!(code = err.code(), error = %err, "cannot settle refused message");
+            }
+        });
     }
 
     fn answer_now(self: &Arc<Self>, item: &InboxItem, text: String) {

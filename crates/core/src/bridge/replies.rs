@@ -97,6 +97,10 @@ impl Replies {
         &self.outbox
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Queues `text` for `route`. `source` makes the send idempotent (re-queuing the same source is a no-op);
     /// `complete_inbox` marks the inbound message `source` answered in the same transaction.
     pub async fn send(
