@@ -321,6 +321,20 @@ mod tests {
     }
 
     #[test]
+    fn the_settings_example_in_the_readme_is_valid() {
+        let readme = include_str!("../../../../README.md");
+        let start = readme
+            .find("```toml\n[dingtalk]")
+            .expect("README has the settings example");
+        let body = &readme[start + "```toml\n".len()..];
+        let example = &body[..body.find("```").expect("closed block")];
+        let config = Config::parse(example, Path::new("README.md")).unwrap();
+        assert_eq!(config.mcp.port, 8766);
+        assert_eq!(config.agent.backend, "opencode");
+        assert_eq!(config.pacing.per_conversation, 20);
+    }
+
+    #[test]
     fn unknown_keys_are_reported() {
         let err = Config::parse("[stream]\nwatchdog = 3\n", Path::new("x.toml")).unwrap_err();
         assert_eq!(err.code(), "CONFIG_PARSE");
