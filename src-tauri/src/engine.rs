@@ -4,10 +4,12 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use dingbridge_cli::mcp_serve::{self, McpServing};
 use dingbridge_core::config::{Config, default_config_path, default_data_dir};
 use dingbridge_core::secrets::{CLIENT_SECRET, EnvSecretStore, SecretStore};
 use dingbridge_core::{AgentSpec, Credentials, Engine};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 pub use dingbridge_core::api::status::StatusSnapshot;
 pub use dingbridge_core::events::{ConnectionState, Event};
@@ -92,6 +94,32 @@ impl EngineApi for Engine {
     }
 }
 
+/// The real engine plus the MCP server OpenCode talks to (the same server `dingbridged` runs). Holding
+/// `McpServing` keeps its runtime file, which `dingbridge-mcp` uses to find the app.
+struct AppEngine {
+    engine: Engine,
+    mcp: Option<McpServing>,
+    cancel: CancellationToken,
+}
+
+impl EngineApi for AppEngine {
+    fn status(&self) -> StatusSnapshot {
+        self.engine.status()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.engine.subscribe()
+    }
+
+    fn shutdown(&self) {
+        self.cancel.cancel();
+        if let Some(mcp) = &self.mcp {
+            mcp.task.abort();
+        }
+        tauri::async_runtime::block_on(Engine::shutdown(&self.engine));
+    }
+}
+
 /// Builds and starts the engine. Runs inside Tauri's tokio runtime (`async_runtime::block_on`).
 pub async fn start(options: &EngineOptions) -> anyhow::Result<EngineHandle> {
     if options.demo {
@@ -117,13 +145,43 @@ pub async fn start(options: &EngineOptions) -> anyhow::Result<EngineHandle> {
     };
     // The `[agent]` settings: the developer's OpenCode server by default.
     let agent = AgentSpec::from_settings(&config.agent, Duration::ZERO);
+    let data_dir = default_data_dir();
+    let mcp_settings = config.mcp.clone();
     let engine = Engine::start(dingbridge_core::EngineOptions {
         mode: "app".to_owned(),
         config,
-        data_dir: default_data_dir(),
+        data_dir: data_dir.clone(),
         credentials: Some(credentials),
         agent,
     })
     .await?;
-    Ok(EngineHandle::new(engine))
+    let cancel = CancellationToken::new();
+    let mcp = if mcp_settings.enabled {
+        match mcp_serve::start(
+            &engine,
+            &mcp_settings,
+            mcp_settings.port,
+            &data_dir,
+            cancel.clone(),
+        )
+        .await
+        {
+            Ok(serving) => {
+                eprintln!("dingbridge: MCP server at {}", serving.url);
+                Some(serving)
+            }
+            // Another instance (e.g. dingbridged) may hold the port: the app still works without MCP.
+            Err(err) => {
+                eprintln!("dingbridge: MCP server not started: {err:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    Ok(EngineHandle::new(AppEngine {
+        engine,
+        mcp,
+        cancel,
+    }))
 }
