@@ -19,6 +19,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::engine::Engine;
+use crate::mcp::http::guard::is_loopback_host;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
@@ -113,6 +114,7 @@ async fn loopback_host_only(request: Request, next: Next) -> Response {
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
+    // The same rule as the MCP server's guard (one implementation of "loopback Host").
     if is_loopback_host(host) {
         next.run(request).await
     } else {
@@ -120,17 +122,9 @@ async fn loopback_host_only(request: Request, next: Next) -> Response {
     }
 }
 
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-        _ => host,
-    };
-    matches!(name, "127.0.0.1" | "localhost" | "[::1]")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_loopback_host;
+    use crate::mcp::http::guard::is_loopback_host;
 
     #[test]
     fn only_loopback_hosts_are_accepted() {
