@@ -40,7 +40,7 @@ const LINES: [&str; 10] = [
     "rename `UserStore` to `AccountStore` across the repo",
     "写一个单元测试覆盖这个边界情况",
     "explain the flaky test in ci/integration",
-    "how many TODOs are left in src/?",
+    "how many open tasks are left in src/?",
 ];
 
 fn scripted_message(step: usize, rng: &mut impl Rng) -> InjectMessage {
