@@ -628,3 +628,47 @@ async fn a_stranger_who_keeps_writing_is_refused_once_not_every_time() {
     assert!(engine.outbox().wait_idle(LONG).await);
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn monthly_usage_is_counted_and_warnings_are_published_at_80_and_100_percent() {
+    let sim = start_sim(sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = RecordingAgent::new();
+    let mut config = engine_config(&sim);
+    config.quota.stream_budget = 5;
+    let engine = start_engine(config, dir.path(), agent.clone()).await;
+    let mut events = engine.subscribe();
+    for n in 0..5 {
+        sim.inject(InjectMessage::text_1to1(
+            "counter",
+            "Counter",
+            format!("message {n}"),
+        ));
+    }
+    assert!(eventually(LONG, || agent.count() == 5).await);
+    let mut warnings = Vec::new();
+    while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_millis(300), events.recv()).await
+    {
+        if let dingbridge_core::Event::QuotaWarning {
+            kind,
+            percent,
+            used,
+            budget,
+            ..
+        } = event
+        {
+            warnings.push((kind, percent, used, budget));
+        }
+    }
+    assert_eq!(
+        warnings,
+        vec![
+            ("stream".to_string(), 80, 4, 5),
+            ("stream".to_string(), 100, 5, 5)
+        ]
+    );
+    let quota = engine.status().quota;
+    assert_eq!((quota.stream_used, quota.stream_budget), (5, 5));
+    assert!(quota.exhausted);
+    engine.shutdown().await;
+}

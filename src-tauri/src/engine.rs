@@ -168,6 +168,7 @@ pub async fn start(options: &EngineOptions) -> anyhow::Result<EngineHandle> {
         {
             Ok(serving) => {
                 eprintln!("dingbridge: MCP server at {}", serving.url);
+                engine.set_mcp_url(Some(serving.url.clone()));
                 Some(serving)
             }
             // Another instance (e.g. dingbridged) may hold the port: the app still works without MCP.

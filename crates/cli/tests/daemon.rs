@@ -226,7 +226,15 @@ fn demo_starts_without_an_account_and_logs_traffic_within_5_seconds() {
     let data = dir.path().display().to_string();
     let started = Instant::now();
     let daemon = Daemon::start(
-        &["--data-dir", &data, "--port", "0", "demo"],
+        &[
+            "--data-dir",
+            &data,
+            "--port",
+            "0",
+            "--mcp-port",
+            "0",
+            "demo",
+        ],
         &[("DINGBRIDGE_CONFIG", "/nonexistent/config.toml")],
     );
     let line = daemon.wait_for_log("message received", Duration::from_secs(5));
@@ -237,6 +245,53 @@ fn demo_starts_without_an_account_and_logs_traffic_within_5_seconds() {
     let status: serde_json::Value = http_get::json(&format!("{}api/status", daemon.dashboard));
     assert_eq!(status["mode"], "demo");
     assert!(status["counters"]["received"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn the_settings_data_shows_the_exact_opencode_configs_for_the_running_mcp_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let daemon = Daemon::start(
+        &[
+            "--data-dir",
+            &data,
+            "--port",
+            "0",
+            "--mcp-port",
+            "0",
+            "demo",
+        ],
+        &[("DINGBRIDGE_CONFIG", "/nonexistent/config.toml")],
+    );
+    // The MCP server starts right after the dashboard; give it a moment.
+    let mut settings = serde_json::Value::Null;
+    for _ in 0..50 {
+        settings = http_get::json(&format!("{}api/settings", daemon.dashboard));
+        if !settings["opencode_remote"].is_null() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        settings["opencode_local"],
+        serde_json::json!({"type": "local", "command": ["dingbridge-mcp"]})
+    );
+    let remote = &settings["opencode_remote"];
+    let url = remote["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
+        "{url}"
+    );
+    assert_eq!(settings["mcp_url"].as_str(), Some(url));
+    assert_eq!(remote["oauth"], false);
+    assert_eq!(
+        remote["headers"]["Authorization"],
+        "Bearer {env:DINGBRIDGE_TOKEN}"
+    );
+    assert!(
+        !settings.to_string().contains("dbm_"),
+        "a token leaked into the settings data"
+    );
 }
 
 #[test]

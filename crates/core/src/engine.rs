@@ -145,6 +145,8 @@ struct Inner {
     docs: DocsService,
     agent: Arc<dyn AgentBackend>,
     has_credentials: bool,
+    /// Where the MCP server ended up listening (set by whoever started it).
+    mcp_url: std::sync::Mutex<Option<String>>,
     stream_cancel: CancellationToken,
     queue_cancel: CancellationToken,
     turn_abort: CancellationToken,
@@ -358,6 +360,7 @@ impl Engine {
                 docs,
                 agent,
                 has_credentials,
+                mcp_url: std::sync::Mutex::new(None),
                 stream_cancel,
                 queue_cancel,
                 turn_abort,
@@ -414,6 +417,19 @@ impl Engine {
     /// Whether DingTalk credentials are configured (the DingTalk-facing tools need them).
     pub fn has_credentials(&self) -> bool {
         self.inner.has_credentials
+    }
+
+    /// Records where the MCP server listens, for the settings data.
+    pub fn set_mcp_url(&self, url: Option<String>) {
+        if let Ok(mut current) = self.inner.mcp_url.lock() {
+            *current = url;
+        }
+    }
+
+    /// What the settings screen shows: the exact OpenCode configs and who may talk to the agent.
+    pub fn settings_view(&self) -> crate::api::settings::SettingsView {
+        let url = self.inner.mcp_url.lock().ok().and_then(|url| url.clone());
+        crate::api::settings::SettingsView::new(&self.inner.config, url)
     }
 
     pub fn status(&self) -> StatusSnapshot {

@@ -168,6 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         match mcp_serve::start(&engine, &config.mcp, port, &mcp_data_dir, cancel.clone()).await {
             Ok(serving) => {
                 println!("DINGBRIDGE_MCP_URL={}", serving.url);
+                engine.set_mcp_url(Some(serving.url.clone()));
                 tracing::info!("MCP server at {} (bearer token required)", serving.url);
                 Some(serving)
             }

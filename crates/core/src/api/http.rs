@@ -27,6 +27,7 @@ pub fn router(engine: Engine, ui_dir: Option<PathBuf>) -> Router {
     let mut router = Router::new()
         .route("/api/status", get(status))
         .route("/api/events", get(events))
+        .route("/api/settings", get(settings))
         .with_state(engine);
     if let Some(dir) = ui_dir {
         router = router.fallback_service(ServeDir::new(dir));
@@ -64,6 +65,10 @@ pub async fn serve(
 
 async fn status(State(engine): State<Engine>) -> impl IntoResponse {
     Json(engine.status())
+}
+
+async fn settings(State(engine): State<Engine>) -> impl IntoResponse {
+    Json(engine.settings_view())
 }
 
 async fn events(

@@ -2,4 +2,5 @@
 //! that serve both plus the static dashboard.
 
 pub mod http;
+pub mod settings;
 pub mod status;
