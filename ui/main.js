@@ -366,3 +366,18 @@ const client = connect({ onStatus: renderStatus, onEvent: addEvent, onLink: rend
 $('transport').textContent = client.transport;
 document.body.dataset.transport = client.transport;
 setInterval(renderClock, 1000);
+
+// The exact OpenCode configs for this app's MCP server (settings data; HTTP transport only).
+if (client.transport === 'http') {
+  fetch('/api/settings')
+    .then((response) => (response.ok ? response.json() : null))
+    .then((settings) => {
+      if (!settings) return;
+      $('opencode-local').textContent = JSON.stringify({ dingtalk: settings.opencode_local });
+      $('opencode-remote').textContent = settings.opencode_remote
+        ? JSON.stringify({ dingtalk: settings.opencode_remote })
+        : 'The MCP server is not running.';
+      $('opencode-card').hidden = false;
+    })
+    .catch(() => {});
+}
