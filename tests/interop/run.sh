@@ -43,16 +43,20 @@ INSPECT=("$MCP_NODE22" "$ROOT/tests/interop/node_modules/@modelcontextprotocol/i
 [ -f "${INSPECT[1]}" ] || INSPECT=("$MCP_INSPECTOR")
 step "MCP Inspector CLI: tools/list over HTTP"
 export NODE_NO_WARNINGS=1
+# Output goes to a file first: `| head` could close the pipe early and kill the writer (SIGPIPE, pipefail).
 "${INSPECT[@]}" --cli "$URL" --transport http --header "Authorization: Bearer $TOKEN" --method tools/list \
-    | tee "$WORK/inspector-list.json" | head -c 300; echo
+    > "$WORK/inspector-list.json"
+head -c 300 "$WORK/inspector-list.json"; echo
 grep -q '"send_message"' "$WORK/inspector-list.json" || fail "inspector tools/list"
 step "MCP Inspector CLI: tools/call over HTTP"
 "${INSPECT[@]}" --cli "$URL" --transport http --header "Authorization: Bearer $TOKEN" --method tools/call \
-    --tool-name list_conversations --tool-arg page_size=2 | tee "$WORK/inspector-call.json" | head -c 300; echo
+    --tool-name list_conversations --tool-arg page_size=2 > "$WORK/inspector-call.json"
+head -c 300 "$WORK/inspector-call.json"; echo
 grep -q '"structuredContent"' "$WORK/inspector-call.json" || fail "inspector tools/call"
 step "MCP Inspector CLI: tools/list + tools/call through the stdio helper"
 "${INSPECT[@]}" --cli "$BIN/dingbridge-mcp" -e "DINGBRIDGE_RUNTIME_FILE=$DINGBRIDGE_RUNTIME_FILE" --method tools/list \
-    | grep -q '"get_stats"' || fail "inspector stdio tools/list"
+    > "$WORK/inspector-stdio-list.json"
+grep -q '"get_stats"' "$WORK/inspector-stdio-list.json" || fail "inspector stdio tools/list"
 "${INSPECT[@]}" --cli "$BIN/dingbridge-mcp" -e "DINGBRIDGE_RUNTIME_FILE=$DINGBRIDGE_RUNTIME_FILE" --method tools/call \
     --tool-name get_messages --tool-arg conversation_id=cidNope== >"$WORK/inspector-err.json" 2>&1 || true
 head -c 300 "$WORK/inspector-err.json"; echo  # the Inspector exits non-zero on isError results, by design
