@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::outbox::{Deliver, Delivered};
 use crate::dingtalk::ConversationKind;
-use crate::dingtalk::send::{MessageBody as ApiBody, OpenApiSender, SendError, WebhookSender};
+use crate::dingtalk::send::{OpenApiSender, SendError, WebhookSender};
 use crate::store::{MessageBody, OutboundMessage};
 use crate::time::now_ms;
 
@@ -23,13 +23,6 @@ fn title_and_text(body: &MessageBody) -> (String, &str) {
     }
 }
 
-fn api_body(body: &MessageBody) -> ApiBody {
-    match body {
-        MessageBody::Markdown { title, text } => ApiBody::markdown(title.clone(), text.clone()),
-        MessageBody::Text { content } => ApiBody::text(content.clone()),
-    }
-}
-
 impl RouteDelivery {
     async fn via_openapi(
         &self,
@@ -40,14 +33,14 @@ impl RouteDelivery {
             return Err(after.unwrap_or(SendError::WebhookExpired));
         };
         let route = &message.route;
-        let body = api_body(&message.body);
+        let body = &message.body;
         let (receipt, channel) = match (route.kind, route.staff_id.as_deref()) {
             (ConversationKind::Group, _) => (
-                openapi.send_to_group(&route.conversation_id, &body).await?,
+                openapi.send_to_group(&route.conversation_id, body).await?,
                 "group",
             ),
             (ConversationKind::Single, Some(staff_id)) => {
-                (openapi.send_to_user(staff_id, &body).await?, "oto")
+                (openapi.send_to_user(staff_id, body).await?, "oto")
             }
             // An external user has no staffId: only the webhook can reach them.
             (ConversationKind::Single, None) => return Err(after.unwrap_or(SendError::NoWebhook)),

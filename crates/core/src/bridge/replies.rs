@@ -7,8 +7,7 @@ use super::chunking::chunk_markdown_for;
 use super::outbox::Outbox;
 use crate::dingtalk::BotMessage;
 use crate::dingtalk::send::{
-    GROUP_MSG_PARAM_MAX_BYTES, MessageBody as ApiBody, OTO_MSG_PARAM_MAX_BYTES,
-    WEBHOOK_MAX_BODY_BYTES, markdown_body_len,
+    GROUP_MSG_PARAM_MAX_BYTES, OTO_MSG_PARAM_MAX_BYTES, WEBHOOK_MAX_BODY_BYTES, markdown_body_len,
 };
 use crate::store::{
     MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, OutboxState, Route, Store, StoreError,
@@ -54,7 +53,7 @@ fn split_for_send(text: &str, readable_chars: usize) -> Vec<String> {
     let limit = OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
     let body_len = |part: &str| {
         let webhook = markdown_body_len(WORST_TITLE, part).saturating_sub(over_webhook);
-        let param = ApiBody::markdown(WORST_TITLE, part).msg_param_len();
+        let param = MessageBody::markdown(WORST_TITLE, part).msg_param_len();
         webhook.max(param)
     };
     let parts: Vec<String> = chunk_markdown_for(text, readable_chars.max(200), limit, body_len)
@@ -189,7 +188,9 @@ mod tests {
             assert!(
                 super::markdown_body_len(super::WORST_TITLE, part) <= super::WEBHOOK_MAX_BODY_BYTES
             );
-            assert!(super::ApiBody::markdown(super::WORST_TITLE, part).msg_param_len() <= 15_000);
+            assert!(
+                super::MessageBody::markdown(super::WORST_TITLE, part).msg_param_len() <= 15_000
+            );
         }
     }
 

@@ -9,27 +9,8 @@ use super::StoreError;
 use crate::dingtalk::ConversationKind;
 use crate::time::now_ms;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum MessageBody {
-    /// `title` is what DingTalk shows in the conversation list.
-    Markdown {
-        title: String,
-        text: String,
-    },
-    Text {
-        content: String,
-    },
-}
-
-impl MessageBody {
-    pub fn text(&self) -> &str {
-        match self {
-            Self::Markdown { text, .. } => text,
-            Self::Text { content } => content,
-        }
-    }
-}
+/// The outbox stores the send layer's message body as is.
+pub use crate::dingtalk::send::MessageBody;
 
 /// Where and how a conversation can be reached, learned from its latest inbound message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,7 +299,7 @@ pub(super) fn history(
             direction: "out".into(),
             id: format!("out-{id}"),
             sender: "DingBridge".into(),
-            text: message.body.text().to_owned(),
+            text: message.body.content().to_owned(),
             at_ms,
             state,
         });

@@ -3,7 +3,7 @@
 //! return a `processQueryKey` (for recall / read status).
 
 use reqwest::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::SendError;
@@ -18,7 +18,9 @@ const OTO_PATH: &str = "/v1.0/robot/oToMessages/batchSend";
 const GROUP_PATH: &str = "/v1.0/robot/groupMessages/send";
 
 /// What to send; maps to a `msgKey` and its `msgParam` (protocol notes §3.2, msgKey catalogue).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Also the durable form of an outbound message in the outbox (hence serde).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageBody {
     /// `title` is what the conversation list previews.
     Markdown {
@@ -31,6 +33,14 @@ pub enum MessageBody {
 }
 
 impl MessageBody {
+    /// The message's text (markdown or plain).
+    pub fn content(&self) -> &str {
+        match self {
+            Self::Markdown { text, .. } => text,
+            Self::Text { content } => content,
+        }
+    }
+
     pub fn markdown(title: impl Into<String>, text: impl Into<String>) -> Self {
         Self::Markdown {
             title: title.into(),
