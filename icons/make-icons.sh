@@ -25,10 +25,19 @@ convert "$tmp/mark.png" -resize 256x256 PNG32:128x128@2x.png
 convert "$tmp/mark.png" -resize 128x128 PNG32:128x128.png
 convert "$tmp/mark.png" -resize 32x32 PNG32:32x32.png
 convert "$tmp/mark.png" -resize 64x64 PNG32:../ui/favicon.png
-# Tray variants: the mark plus a status dot (green connected, amber connecting/backoff, red error/stopped).
-for pair in connected:#22C55E connecting:#F59E0B error:#EF4444; do
-  name=${pair%%:*}
-  colour=${pair#*:}
-  convert "$tmp/mark.png" -fill "$colour" -stroke "#FFFFFF" -strokewidth 120 \
-    -draw "circle 1640,1640 1640,1290" -resize 32x32 "PNG32:tray-$name.png"
-done
+# Tray variants, one per look of src-tauri/src/tray/look.rs: the mark plus a status dot.
+#   connected: green dot · connecting: amber dot · reconnecting: hollow orange ring · degraded (auth or
+#   quota): red dot · stopped (paused, unconfigured): grey mark, grey dot · demo: violet dot.
+dot() { # dot NAME SOURCE FILL STROKE-WIDTH
+  convert "$2" -fill "$3" -stroke "#FFFFFF" -strokewidth 120 \
+    -draw "circle 1640,1640 1640,1290" -resize 32x32 "PNG32:tray-$1.png"
+}
+dot connected "$tmp/mark.png" "#22C55E"
+dot connecting "$tmp/mark.png" "#F59E0B"
+dot degraded "$tmp/mark.png" "#EF4444"
+dot demo "$tmp/mark.png" "#8B5CF6"
+convert "$tmp/mark.png" -fill "#F97316" -stroke "#FFFFFF" -strokewidth 120 \
+  -draw "circle 1640,1640 1640,1290" -fill "#FFFFFF" -stroke none -draw "circle 1640,1640 1640,1500" \
+  -resize 32x32 PNG32:tray-reconnecting.png
+convert "$tmp/mark.png" -colorspace Gray -colorspace sRGB "PNG32:$tmp/grey.png"
+dot stopped "$tmp/grey.png" "#6B7280"

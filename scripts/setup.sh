@@ -40,7 +40,8 @@ BUILD_PACKAGES=(build-essential pkg-config)
 # GTK/WebKit headers for the Tauri desktop app (src-tauri).
 GUI_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
 # Browser + X server + D-Bus for the UI and WebDriver tests; CJK fonts so screenshots show the demo text.
-TEST_PACKAGES=(xvfb xauth dbus dbus-x11 chromium webkit2gtk-driver fonts-wqy-microhei)
+# gnome-keyring + libsecret-tools: a real Secret Service for the keychain tests and `secret-tool` to check it.
+TEST_PACKAGES=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools chromium webkit2gtk-driver fonts-wqy-microhei)
 
 ensure_node() {
     command -v node >/dev/null && command -v npm >/dev/null && return 0

@@ -97,9 +97,22 @@ async fn a_60kb_reply_arrives_as_ordered_numbered_chunks_within_the_byte_limits(
         sim.wait_until(LONG, |_| sim.received(&conversation).len() > 1)
             .await
     );
+    // Every part says how many there are ("(1/N)"): wait for all N instead of a fixed pause, which a loaded
+    // machine overran (parts still in flight looked like numbering errors).
+    let first = sim.received(&conversation)[0].text.clone();
+    let announced: usize = first
+        .rsplit_once("(1/")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("part 1 is not numbered: {first}"));
+    assert!(
+        sim.wait_until(LONG, |_| sim.received(&conversation).len() >= announced)
+            .await
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let parts = sim.received(&conversation);
     let total = parts.len();
+    assert_eq!(total, announced, "more parts than announced");
     let mut rebuilt = String::new();
     for (index, part) in parts.iter().enumerate() {
         assert!(

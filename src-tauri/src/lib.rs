@@ -1,22 +1,36 @@
-//! DingBridge desktop shell: a tray icon and a dashboard window over the engine of `dingbridge-core`.
+//! DingBridge desktop shell: a tray icon, a dashboard window and a settings window over the engine of
+//! `dingbridge-core`.
 //!
 //! Everything that matters lives in the core; this crate only wires it to Tauri:
 //! - [`configure`] registers state and commands on any runtime (the real app and the mock-runtime tests);
-//! - [`forward_events`] pushes engine events to the webview (`engine-event`) and to the tray icon;
-//! - [`run`] adds what only a desktop has: single instance, tray, close-to-tray.
+//! - the [`supervisor`] swaps engines (demo, real, unconfigured, paused) without restarting the app;
+//! - [`desktop::forward`] carries engine events to the webviews, the tray and notifications;
+//! - [`run`] adds what only a desktop has: single instance, tray, autostart, notifications, windows.
 
 pub mod commands;
 mod demo;
+pub mod desktop;
 pub mod engine;
+mod i18n;
+pub mod lifecycle;
+mod notify;
+pub mod profile;
+pub mod supervisor;
 mod tray;
+pub mod windows;
 
-use tauri::{AppHandle, Builder, Emitter, Manager, RunEvent, Runtime, WindowEvent};
-use tokio::sync::broadcast::{self, error::RecvError};
+use std::sync::Arc;
 
-use engine::{EngineSlot, Event};
+use dingbridge_core::config::{default_config_path, default_data_dir};
+use tauri::{Builder, Manager, RunEvent, Runtime};
 
-/// Name of the Tauri event carrying each engine event (payload: the same JSON as one SSE message).
-pub const ENGINE_EVENT: &str = "engine-event";
+use desktop::Texts;
+use i18n::Language;
+use lifecycle::Shell;
+use profile::{Profile, Want};
+use supervisor::Supervisor;
+
+pub use desktop::{ENGINE_EVENT, ENGINE_STATE};
 
 const USAGE: &str = "\
 Usage: dingbridge [--demo] [--minimized]
@@ -33,7 +47,8 @@ Options:
 /// Command-line options of the desktop app.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
-    pub engine: engine::EngineOptions,
+    /// `--demo`: run against the embedded DingTalk simulator.
+    pub demo: bool,
     /// Start with the dashboard hidden (autostart passes this).
     pub minimized: bool,
 }
@@ -55,7 +70,7 @@ impl Options {
         let mut options = Options::default();
         for arg in args {
             match arg.as_str() {
-                "--demo" => options.engine.demo = true,
+                "--demo" => options.demo = true,
                 "--minimized" => options.minimized = true,
                 "--headless" => {
                     return ParseOutcome::Exit {
@@ -91,95 +106,102 @@ impl Options {
 }
 
 /// State and commands, for any runtime. No plugins, tray or windows here: the mock-runtime tests call it.
-/// The engine goes into the managed [`EngineSlot`] once it runs (see [`run`]).
-pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+pub fn configure<R: Runtime>(builder: Builder<R>, shell: Shell, texts: Texts) -> Builder<R> {
     builder
-        .manage(EngineSlot::default())
-        .invoke_handler(tauri::generate_handler![commands::get_status])
-}
-
-/// Forwards every engine event to the webview (and connection changes to the tray) from one task.
-/// A slow webview never slows the engine: when this receiver lags it skips ahead to the newest events.
-pub fn forward_events<R: Runtime>(
-    app: AppHandle<R>,
-    mut events: broadcast::Receiver<Event>,
-) -> tauri::async_runtime::JoinHandle<()> {
-    tauri::async_runtime::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) => {
-                    if let Event::ConnectionChanged {
-                        state, reconnects, ..
-                    } = &event
-                    {
-                        tray::reflect(&app, *state, *reconnects);
-                    }
-                    if let Err(error) = app.emit(ENGINE_EVENT, &event) {
-                        tracing::warn!(%error, "could not emit an engine event to the webview");
-                    }
-                }
-                Err(RecvError::Lagged(skipped)) => {
-                    tracing::debug!(skipped, "event forwarder lagged; skipping ahead");
-                }
-                Err(RecvError::Closed) => break,
-            }
-        }
-    })
+        .manage(shell)
+        .manage(texts)
+        .invoke_handler(tauri::generate_handler![
+            commands::status::get_status,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::test_connection,
+            commands::settings::known_contacts,
+            commands::opencode::get_opencode_setup,
+            commands::opencode::add_to_opencode,
+            commands::mcp_token::reveal_mcp_token,
+            commands::mcp_token::rotate_mcp_token,
+            commands::app::start_demo,
+            commands::app::get_autostart,
+            commands::app::set_autostart,
+            commands::app::open_settings,
+        ])
 }
 
 /// Runs the desktop app until the user quits.
 pub fn run(options: Options) -> anyhow::Result<()> {
     init_logging();
     let minimized = options.minimized;
+    let profile = Profile {
+        config_path: default_config_path(),
+        data_dir: default_data_dir(),
+        secrets: open_secrets(),
+        secrets_backend: dingbridge_core::secrets::KEYCHAIN_BACKEND.to_owned(),
+        opencode: dingbridge_core::settings::OpenCodeIntegration::detect(),
+    };
+    let shell = Shell::new(
+        Supervisor::new(Arc::new(engine::CoreLauncher)),
+        profile.clone(),
+    );
+    let language = initial_language(&profile);
 
-    // The single-instance plugin must be registered first: a second launch just shows this window.
-    let builder =
-        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            tray::show_main_window(app)
-        }));
-    let app = configure(builder)
+    // The single-instance plugin must be registered first: a second launch shows the dashboard here.
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            windows::open_or_log(app, windows::MAIN_WINDOW)
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--minimized"]),
+        ))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_clipboard_manager::init());
+    let app = configure(builder, shell.clone(), Texts::new(language))
         .setup(move |app| {
-            // Runs inside `App::run`, so after the engine was installed below.
-            let Some(engine) = app.state::<EngineSlot>().get().cloned() else {
-                return Err("the engine was not installed".into());
-            };
-            // Subscribe before reading the state so no connection change falls in between.
-            let events = engine.subscribe();
-            let connection = engine.status().connection;
-            tray::build(app.handle(), connection.state, connection.reconnects)?;
-            forward_events(app.handle().clone(), events);
-            if minimized && let Some(window) = app.get_webview_window(tray::MAIN_WINDOW) {
-                window.hide()?;
+            // Runs inside `App::run`, after the engine was started below.
+            desktop::forward(app.handle().clone(), true)?;
+            let state = app.state::<Shell>().state();
+            if !minimized {
+                // First run: the setup guide, not a silent demo.
+                let label = match state.mode {
+                    engine::Mode::Unconfigured if !state.paused => windows::SETTINGS_WINDOW,
+                    _ => windows::MAIN_WINDOW,
+                };
+                windows::open_or_log(app.handle(), label);
             }
             Ok(())
-        })
-        .on_window_event(|window, event| {
-            // Close to tray: the bridge keeps running; "Quit" in the tray menu ends it.
-            if let WindowEvent::CloseRequested { api, .. } = event
-                && window.label() == tray::MAIN_WINDOW
-            {
-                api.prevent_close();
-                if let Err(error) = window.hide() {
-                    tracing::warn!(%error, "could not hide the dashboard window");
-                }
-            }
         })
         .build(tauri::generate_context!())?;
 
     // `build` initialised the plugins, so a second instance has already handed over and exited here:
     // only the single running instance opens the store and connects to DingTalk.
-    let engine = tauri::async_runtime::block_on(engine::start(&options.engine))?;
-    app.state::<EngineSlot>().install(engine.clone());
+    let want = if options.demo { Want::Demo } else { Want::Auto };
+    if let Err(error) = tauri::async_runtime::block_on(shell.start(want)) {
+        // The app still runs: the tray shows "stopped" and the settings window can fix the cause.
+        tracing::error!(code = error.code(), %error, "the engine did not start");
+    }
 
     app.run(move |_app, event| match event {
-        // The last window went away without an explicit exit: stay alive in the tray.
+        // Every window was closed without an explicit exit: the webviews are gone, the app stays in the tray.
         RunEvent::ExitRequested {
             code: None, api, ..
         } => api.prevent_exit(),
-        RunEvent::Exit => engine.shutdown(),
+        RunEvent::Exit => tauri::async_runtime::block_on(shell.supervisor.shutdown()),
         _ => {}
     });
     Ok(())
+}
+
+/// The secret store of the desktop app: environment first, then the OS keychain.
+fn open_secrets() -> Arc<dyn dingbridge_core::secrets::SecretStore> {
+    dingbridge_core::secrets::open_default()
+}
+
+/// `[ui] language` of the settings file, else the OS locale.
+fn initial_language(profile: &Profile) -> Language {
+    let setting = dingbridge_core::config::Config::load(&profile.config_path)
+        .ok()
+        .and_then(|config| config.ui.language);
+    Language::pick(setting.as_deref(), Language::os_locale().as_deref())
 }
 
 fn init_logging() {

@@ -54,10 +54,14 @@ step "MCP Inspector CLI: tools/call over HTTP"
 head -c 300 "$WORK/inspector-call.json"; echo
 grep -q '"structuredContent"' "$WORK/inspector-call.json" || fail "inspector tools/call"
 step "MCP Inspector CLI: tools/list + tools/call through the stdio helper"
-"${INSPECT[@]}" --cli "$BIN/dingbridge-mcp" -e "DINGBRIDGE_RUNTIME_FILE=$DINGBRIDGE_RUNTIME_FILE" --method tools/list \
+# The Inspector starts stdio servers with a minimal environment (the MCP SDK's default list): hand over the
+# private D-Bus session of scripts/with-keychain, where the helper reads the MCP token from the keychain.
+"${INSPECT[@]}" --cli "$BIN/dingbridge-mcp" -e "DINGBRIDGE_RUNTIME_FILE=$DINGBRIDGE_RUNTIME_FILE" \
+    -e "DBUS_SESSION_BUS_ADDRESS=${DBUS_SESSION_BUS_ADDRESS:-}" --method tools/list \
     > "$WORK/inspector-stdio-list.json"
 grep -q '"get_stats"' "$WORK/inspector-stdio-list.json" || fail "inspector stdio tools/list"
-"${INSPECT[@]}" --cli "$BIN/dingbridge-mcp" -e "DINGBRIDGE_RUNTIME_FILE=$DINGBRIDGE_RUNTIME_FILE" --method tools/call \
+"${INSPECT[@]}" --cli "$BIN/dingbridge-mcp" -e "DINGBRIDGE_RUNTIME_FILE=$DINGBRIDGE_RUNTIME_FILE" \
+    -e "DBUS_SESSION_BUS_ADDRESS=${DBUS_SESSION_BUS_ADDRESS:-}" --method tools/call \
     --tool-name get_messages --tool-arg conversation_id=cidNope== >"$WORK/inspector-err.json" 2>&1 || true
 head -c 300 "$WORK/inspector-err.json"; echo  # the Inspector exits non-zero on isError results, by design
 grep -q 'NOT_FOUND' "$WORK/inspector-err.json" || fail "inspector stdio error code"
@@ -89,5 +93,36 @@ JSON
 (cd "$PROJECT" && DINGBRIDGE_TOKEN="$TOKEN" OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 \
     timeout 120 "$MCP_OPENCODE" mcp list 2>&1 | sed 's/\x1b\[[0-9;]*m//g') | tee "$WORK/opencode.txt"
 [ "$(grep -c 'connected' "$WORK/opencode.txt")" -ge 2 ] || fail "opencode did not connect both servers"
+
+step "OpenCode: dingbridged opencode add merges into a commented global opencode.jsonc"
+OC_DIR="$XDG_CONFIG_HOME/opencode"; mkdir -p "$OC_DIR"
+cat >"$OC_DIR/opencode.jsonc" <<'JSONC'
+{
+  // written by hand: DingBridge must keep this comment
+  "$schema": "https://opencode.ai/config.json",
+  "autoupdate": false,
+  "share": "disabled",
+  "mcp": {
+    /* another server the user already has */
+    "other": {"type": "local", "command": ["/bin/true"], "enabled": false},
+  },
+}
+JSONC
+cp "$OC_DIR/opencode.jsonc" "$WORK/opencode.jsonc.orig"
+"$BIN/dingbridged" opencode add >"$WORK/opencode-add.txt"
+cat "$WORK/opencode-add.txt"
+BACKUP="$(sed -n 's/^backup: //p' "$WORK/opencode-add.txt")"
+[ -n "$BACKUP" ] && cmp -s "$BACKUP" "$WORK/opencode.jsonc.orig" || fail "no byte-identical backup of opencode.jsonc"
+grep -q 'DingBridge must keep this comment' "$OC_DIR/opencode.jsonc" || fail "the // comment was lost"
+grep -q 'another server the user already has' "$OC_DIR/opencode.jsonc" || fail "the /* */ comment was lost"
+grep -q '"other"' "$OC_DIR/opencode.jsonc" || fail "the other server was lost"
+grep -q "\"$BIN/dingbridge-mcp\"" "$OC_DIR/opencode.jsonc" || fail "no absolute helper path in the entry"
+"$BIN/dingbridged" opencode status >"$WORK/opencode-status.txt"
+grep -q '^entry: current' "$WORK/opencode-status.txt" || fail "opencode status is not current"
+# A directory without a project config: only the global config (and so only our entry) applies.
+GLOBAL_ONLY="$WORK/global-only"; mkdir -p "$GLOBAL_ONLY"
+(cd "$GLOBAL_ONLY" && OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 \
+    timeout 120 "$MCP_OPENCODE" mcp list 2>&1 | sed 's/\x1b\[[0-9;]*m//g') | tee "$WORK/opencode-global.txt"
+grep -Eq 'dingtalk.*connected' "$WORK/opencode-global.txt" || fail "opencode did not connect the added dingtalk server"
 
 step "all MCP interop checks passed"

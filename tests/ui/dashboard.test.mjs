@@ -30,7 +30,7 @@ let daemonLog = '';
 let scratch; // temp dir: data dir of the daemon + chromium profile
 let context; // playwright persistent context
 let page;
-let dashboardUrl;
+let dashboardUrl; // the dashboard's base URL (after logging in)
 let simUrl; // the embedded simulator's base URL, if the daemon prints DINGTALK_SIM_BASE_URL=...
 const consoleErrors = [];
 
@@ -86,7 +86,9 @@ process.on('exit', () => {
 before(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'dingbridge-ui-'));
   await mkdir(path.join(scratch, 'data'));
-  dashboardUrl = await startDaemon(path.join(scratch, 'data'));
+  // The daemon prints a one-time login URL; opening it sets the session cookie in this browser profile.
+  const loginUrl = await startDaemon(path.join(scratch, 'data'));
+  dashboardUrl = new URL('/', loginUrl).href;
   context = await chromium.launchPersistentContext(path.join(scratch, 'chromium-profile'), {
     executablePath: chromiumBin,
     headless: true,
@@ -101,13 +103,14 @@ before(async () => {
     ],
     viewport: { width: 1280, height: 900 },
     colorScheme: 'light',
+    locale: 'en-US',
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-  await page.goto(dashboardUrl, { waitUntil: 'load' });
+  await page.goto(loginUrl, { waitUntil: 'load' });
 });
 
 after(async () => {
@@ -127,21 +130,27 @@ test('the page talks to the daemon over HTTP', async () => {
 
 test('the connection badge reaches "connected"', async () => {
   await page.waitForFunction(() => document.querySelector('#conn-state')?.dataset.state === 'connected', null, { timeout: LIVE_TIMEOUT_MS });
-  assert.equal((await text('#conn-state')).trim(), 'connected');
-  assert.match(await text('#last-frame'), /^(\d+ s|\d+ min|\d+ h|\d+ d) ago$/);
+  assert.equal((await text('#conn-state')).trim(), 'Connected');
+  assert.match(await text('#last-frame'), /^\d+ (sec|min|hr|days?)\.? ago$/);
 });
 
 test('demo mode is announced', async () => {
   await page.locator('#demo-banner').waitFor({ state: 'visible', timeout: LIVE_TIMEOUT_MS });
   assert.match(await text('#demo-banner'), /Demo mode/);
+  assert.equal((await text('#demo-chip')).trim(), 'Demo');
+});
+
+test('a settings link leads to the settings page', async () => {
+  assert.equal(await page.locator('#open-settings').getAttribute('href'), 'settings.html');
+  assert.equal((await text('#open-settings')).trim(), 'Settings');
 });
 
 test('conversations appear, newest first', async () => {
   await page.locator('#conversations li.conversation').first().waitFor({ timeout: LIVE_TIMEOUT_MS });
   const first = page.locator('#conversations li.conversation').first();
   assert.ok((await first.locator('.conv-title').textContent()).trim().length > 0, 'a conversation has a title');
-  assert.match(await first.locator('.kind').textContent(), /^(group|1:1)$/);
-  assert.match(await first.locator('.conv-count').textContent(), /^[\d,. ]+ msg$/);
+  assert.match(await first.locator('.kind').textContent(), /^(Group|1:1)$/);
+  assert.match(await first.locator('.conv-count').textContent(), /^[\d,. ]+ messages?$/);
   assert.equal(await page.locator('#conversations-empty').isVisible(), false);
 });
 
@@ -168,7 +177,7 @@ test('quota meter and latency are rendered', async () => {
   assert.match(await text('#quota-used'), /^[\d,. ]+$/);
   assert.match(await page.locator('#quota-meter').getAttribute('aria-valuenow'), /^\d+$/);
   await page.waitForFunction(() => document.querySelector('#ack-p50')?.textContent !== '—', null, { timeout: LIVE_TIMEOUT_MS });
-  assert.match(await text('#ack-p50'), /^[\d.]+ (µs|ms|s)$/);
+  assert.match(await text('#ack-p50'), /^[\d.,]+\s?(μs|µs|ms|s)$/);
 });
 
 test('markup in messages is shown as text, never executed', async () => {
@@ -221,7 +230,7 @@ test('quota warning, exhausted quota and a broken connection are shown as such',
     await tab.waitForFunction((level) => document.querySelector('#quota-meter')?.dataset.level === level, variant.level, { timeout: LIVE_TIMEOUT_MS });
     assert.equal(await tab.locator('#conn-state').getAttribute('data-state'), variant.state);
     assert.equal(await tab.locator('#last-error').isVisible(), Boolean(variant.error));
-    if (variant.level === 'exhausted') assert.match(await tab.locator('#quota-note').textContent(), /Exhausted/);
+    if (variant.level === 'exhausted') assert.match(await tab.locator('#quota-note').textContent(), /Used up/);
     const fill = await tab.locator('#quota-fill').evaluate((node) => getComputedStyle(node).backgroundColor);
     assert.notEqual(fill, 'rgb(22, 119, 255)', `${variant.level} is not drawn in the normal blue`);
     if (variant.level === 'warn') await tab.screenshot({ path: path.join(screenshotDir, 'ui-screenshot-warn.png') });

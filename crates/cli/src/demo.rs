@@ -3,12 +3,36 @@
 
 use std::time::Duration;
 
+use dingbridge_core::Credentials;
+use dingbridge_core::config::Config;
 use dingtalk_sim::{InjectContent, InjectMessage, RichItem, Sim, SimConfig};
 use rand::Rng;
+use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 pub const DEMO_CLIENT_ID: &str = "demo-client-id";
 pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
+
+/// The settings every demo runs with (`dingbridged demo` and the desktop app's demo alike), over `base`:
+/// DingTalk is the embedded simulator, and the simulator's made-up people and groups may all talk to the
+/// demo agent. Without the `"*"` allow-lists the bridge would refuse every scripted message.
+pub fn demo_config(sim: &Sim, base: Config) -> Config {
+    let mut config = base;
+    config.dingtalk.api_base = sim.base_url();
+    config.dingtalk.oapi_base = sim.base_url();
+    config.dingtalk.client_id = Some(DEMO_CLIENT_ID.to_owned());
+    config.access.allowed_staff_ids = vec!["*".into()];
+    config.access.allowed_groups = vec!["*".into()];
+    config
+}
+
+/// The simulator's demo credentials (not a secret: the simulator accepts only them).
+pub fn demo_credentials() -> Credentials {
+    Credentials {
+        client_id: DEMO_CLIENT_ID.to_owned(),
+        client_secret: SecretString::from(DEMO_CLIENT_SECRET),
+    }
+}
 
 pub async fn start_simulator() -> anyhow::Result<Sim> {
     let config = SimConfig::default()

@@ -16,7 +16,8 @@ pub struct LogGuard {
 
 pub fn init(data_dir: &Path) -> anyhow::Result<LogGuard> {
     let log_dir = data_dir.join("logs");
-    std::fs::create_dir_all(&log_dir)?;
+    // The data dir and its logs are the user's only (0700); the files are 0600 through dingbridged's umask.
+    dingbridge_core::config::create_private_dir(&log_dir)?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("dingbridged")

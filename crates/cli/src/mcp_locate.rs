@@ -1,12 +1,13 @@
 //! How `dingbridge-mcp` finds the running app: the endpoint from `--url` / `DINGBRIDGE_MCP_URL` or the
-//! runtime file, the token from `DINGBRIDGE_TOKEN` or the secret store the runtime file names. A problem is
+//! runtime file, the token from `DINGBRIDGE_TOKEN` or the keychain entry the runtime file names. A problem is
 //! described in words the user can act on; it is sent to the MCP client as a JSON-RPC error.
+//! [`locate`] blocks (keychain): call it from `spawn_blocking`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use dingbridge_core::mcp::runtime_file::{self, RuntimeFileError, TokenRef};
-use dingbridge_core::secrets::{FileSecretStore, SecretStore};
+use dingbridge_core::secrets::{KeychainSecretStore, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 
 pub const URL_ENV: &str = "DINGBRIDGE_MCP_URL";
@@ -96,13 +97,12 @@ pub fn locate(url_arg: Option<String>, runtime_path: &Path) -> Result<Target, Pr
 
 fn read_token(reference: &TokenRef) -> Result<SecretString, Problem> {
     match reference {
-        TokenRef::File { path, account } => {
-            let store = FileSecretStore::new(PathBuf::from(path));
-            match store.get(account) {
+        TokenRef::Keychain { service, account } => {
+            match KeychainSecretStore::platform(service.as_str()).get(account) {
                 Ok(Some(token)) if !token.expose_secret().is_empty() => Ok(token),
                 Ok(_) => Err(Problem::misconfigured(format!(
-                    "the MCP token is missing from {}; restart DingBridge to create one",
-                    path.display()
+                    "the MCP token is missing from the keychain (service \"{service}\", account \"{account}\"); \
+                     restart DingBridge to create one"
                 ))),
                 Err(err) => Err(Problem::misconfigured(format!(
                     "cannot read the MCP token: {err}"
@@ -115,9 +115,6 @@ fn read_token(reference: &TokenRef) -> Result<SecretString, Problem> {
                  dingbridge-mcp (e.g. in OpenCode's `environment`)"
             ))
         }),
-        TokenRef::Keychain { .. } => Err(Problem::misconfigured(format!(
-            "the MCP token is in the OS keychain, which this dingbridge-mcp build cannot read; set {TOKEN_ENV}"
-        ))),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Starts DingBridge's MCP HTTP server next to the dashboard and announces it in the runtime file.
 //!
-//! Token: `DINGBRIDGE_TOKEN` when set (fixed, for CI and servers), else the token stored in
-//! `<data dir>/secrets.json` (created on first run; `dingbridged mcp-token --rotate` replaces it and the
-//! running server picks the new one up). The runtime file names where the token is, never the token.
+//! Token: `DINGBRIDGE_TOKEN` when set (for CI and servers), else the token in the OS keychain (created on
+//! first run; `dingbridged mcp-token --rotate` replaces it and the running server switches over within about
+//! a second, see [`McpToken::watch`]). The runtime file names where the token is, never the token.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,12 +14,9 @@ use dingbridge_core::config::McpSettings;
 use dingbridge_core::mcp::http::{self, McpHttpOptions};
 use dingbridge_core::mcp::runtime_file::{self, RuntimeFileGuard, RuntimeInfo, TokenRef};
 use dingbridge_core::mcp::{DingBridgeMcp, EngineBackend, McpToken};
-use dingbridge_core::secrets::{FileSecretStore, MCP_TOKEN, SecretStore};
-use secrecy::SecretString;
+use dingbridge_core::secrets::{self, MCP_TOKEN, SecretStore};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-
-use crate::mcp_locate::TOKEN_ENV;
 
 pub struct McpServing {
     pub addr: SocketAddr,
@@ -30,29 +27,19 @@ pub struct McpServing {
     _runtime_file: RuntimeFileGuard,
 }
 
-/// The token and where a helper finds it.
-pub fn token_for(data_dir: &Path) -> anyhow::Result<(Arc<McpToken>, TokenRef)> {
-    if let Ok(value) = std::env::var(TOKEN_ENV)
-        && !value.trim().is_empty()
-    {
-        return Ok((
-            Arc::new(McpToken::fixed(SecretString::from(value.trim().to_owned()))),
-            TokenRef::Env {
-                variable: TOKEN_ENV.into(),
-            },
-        ));
-    }
-    let store = FileSecretStore::in_dir(data_dir);
-    let path = store.path().to_path_buf();
-    let store: Arc<dyn SecretStore> = Arc::new(store);
-    let token = McpToken::load_or_create(store).context("cannot load or create the MCP token")?;
-    Ok((
-        Arc::new(token),
-        TokenRef::File {
-            path,
+/// The token and where a helper finds it. Blocking (keychain): async callers use `spawn_blocking`.
+pub fn token_for(store: Arc<dyn SecretStore>) -> anyhow::Result<(Arc<McpToken>, TokenRef)> {
+    let token_ref = match store.env_variable(MCP_TOKEN) {
+        Some(variable) => TokenRef::Env {
+            variable: variable.into(),
+        },
+        None => TokenRef::Keychain {
+            service: secrets::service_name(),
             account: MCP_TOKEN.into(),
         },
-    ))
+    };
+    let token = McpToken::load_or_create(store).context("cannot load or create the MCP token")?;
+    Ok((Arc::new(token), token_ref))
 }
 
 /// `DINGBRIDGE_RUNTIME_FILE`, else `<data dir>/runtime.json`.
@@ -68,9 +55,14 @@ pub async fn start(
     settings: &McpSettings,
     port: u16,
     data_dir: &Path,
+    store: Arc<dyn SecretStore>,
     cancel: CancellationToken,
 ) -> anyhow::Result<McpServing> {
-    let (token, token_ref) = token_for(data_dir)?;
+    let (token, token_ref) = tokio::task::spawn_blocking(move || token_for(store))
+        .await
+        .context("the MCP token task failed")??;
+    // Rotations by other processes revoke the old token here within about a second.
+    token.watch(cancel.clone());
     let backend = EngineBackend::new(engine.clone());
     let handler =
         DingBridgeMcp::with_tools(Arc::new(backend.clone()), DingBridgeMcp::docs_router());

@@ -10,12 +10,24 @@ use dingtalk_sim::{InjectMessage, Sim, SimConfig, one_to_one_conversation_id};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_dingbridged");
+
+/// Each daemon gets keychain entries of its own (its MCP token), never the developer's.
+fn keychain_service() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("dingbridge-test-daemon-{}-{n}", std::process::id())
+}
 
 struct Daemon {
     child: Child,
     stderr_lines: mpsc::Receiver<String>,
+    /// `http://127.0.0.1:<port>/`, logged in with [`Daemon::cookie`].
     dashboard: String,
+    /// The session cookie from the printed one-time login URL.
+    cookie: String,
 }
 
 impl Daemon {
@@ -25,6 +37,8 @@ impl Daemon {
             .args(args)
             .envs(envs.iter().copied())
             .env_remove("DINGTALK_CLIENT_ID")
+            .env_remove("DINGBRIDGE_TOKEN")
+            .env("DINGBRIDGE_KEYCHAIN_SERVICE", keychain_service())
             .env("DINGBRIDGE_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -46,7 +60,7 @@ impl Daemon {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(20);
-        let dashboard = loop {
+        let login_url = loop {
             let line = out_rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("dingbridged printed its dashboard URL");
@@ -54,10 +68,12 @@ impl Daemon {
                 break url.to_owned();
             }
         };
+        let (dashboard, cookie) = http_get::login(&login_url);
         Daemon {
             child,
             stderr_lines,
             dashboard,
+            cookie,
         }
     }
 
@@ -242,13 +258,18 @@ fn demo_starts_without_an_account_and_logs_traffic_within_5_seconds() {
     assert!(started.elapsed() < Duration::from_secs(6));
     let replied = daemon.wait_for_log("reply sent", Duration::from_secs(5));
     assert!(replied.is_some(), "the demo agent never answered");
-    let status: serde_json::Value = http_get::json(&format!("{}api/status", daemon.dashboard));
+    let status: serde_json::Value =
+        http_get::json(&format!("{}api/status", daemon.dashboard), &daemon.cookie);
     assert_eq!(status["mode"], "demo");
     assert!(status["counters"]["received"].as_u64().unwrap() >= 1);
 }
 
 #[test]
-fn the_settings_data_shows_the_exact_opencode_configs_for_the_running_mcp_server() {
+fn the_opencode_setup_shows_the_exact_configs_for_the_running_mcp_server() {
+    // The MCP server keeps its token in the keychain.
+    if support::keychain_service("settings-data").is_none() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().display().to_string();
     let daemon = Daemon::start(
@@ -263,33 +284,28 @@ fn the_settings_data_shows_the_exact_opencode_configs_for_the_running_mcp_server
         ],
         &[("DINGBRIDGE_CONFIG", "/nonexistent/config.toml")],
     );
-    // The MCP server starts right after the dashboard; give it a moment.
-    let mut settings = serde_json::Value::Null;
-    for _ in 0..50 {
-        settings = http_get::json(&format!("{}api/settings", daemon.dashboard));
-        if !settings["opencode_remote"].is_null() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        settings["opencode_local"],
-        serde_json::json!({"type": "local", "command": ["dingbridge-mcp"]})
+    let settings = http_get::json(&format!("{}api/settings", daemon.dashboard), &daemon.cookie);
+    let setup = http_get::json(
+        &format!("{}api/opencode-setup", daemon.dashboard),
+        &daemon.cookie,
     );
-    let remote = &settings["opencode_remote"];
+    assert_eq!(setup["local"]["type"], "local");
+    let helper = setup["local"]["command"][0].as_str().unwrap();
+    assert!(helper.ends_with("dingbridge-mcp"), "{helper}");
+    let remote = &setup["remote"];
     let url = remote["url"].as_str().unwrap();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
         "{url}"
     );
-    assert_eq!(settings["mcp_url"].as_str(), Some(url));
+    assert_eq!(settings["mcp"]["url"].as_str(), Some(url));
     assert_eq!(remote["oauth"], false);
     assert_eq!(
         remote["headers"]["Authorization"],
         "Bearer {env:DINGBRIDGE_TOKEN}"
     );
     assert!(
-        !settings.to_string().contains("dbm_"),
+        !settings.to_string().contains("dbm_") && !setup.to_string().contains("dbm_"),
         "a token leaked into the settings data"
     );
 }
@@ -339,20 +355,45 @@ fn serve_without_credentials_explains_how_to_configure_them() {
 }
 
 mod http_get {
+    use std::io::{Read, Write};
+
+    /// Opens the one-time login URL; returns the dashboard's base URL and the session cookie (`name=value`).
+    pub fn login(url: &str) -> (String, String) {
+        let (host, path) = split(url);
+        let response = request(host, path, "");
+        let cookie = response
+            .lines()
+            .find_map(|line| line.strip_prefix("set-cookie: "))
+            .and_then(|value| value.split(';').next())
+            .expect("the login URL sets the session cookie")
+            .to_owned();
+        (format!("http://{host}/"), cookie)
+    }
+
     /// Tiny blocking GET for a loopback JSON endpoint (keeps the test free of a second runtime).
-    pub fn json(url: &str) -> serde_json::Value {
-        let url = url.strip_prefix("http://").unwrap();
-        let (host, path) = url.split_once('/').unwrap();
+    pub fn json(url: &str, cookie: &str) -> serde_json::Value {
+        let (host, path) = split(url);
+        let response = request(host, path, &format!("Cookie: {cookie}\r\n"));
+        let body = response.split_once("\r\n\r\n").unwrap().1;
+        serde_json::from_str(body).unwrap()
+    }
+
+    fn split(url: &str) -> (&str, &str) {
+        url.strip_prefix("http://")
+            .unwrap()
+            .split_once('/')
+            .unwrap()
+    }
+
+    fn request(host: &str, path: &str, headers: &str) -> String {
         let mut stream = std::net::TcpStream::connect(host).unwrap();
-        use std::io::{Read, Write};
         write!(
             stream,
-            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n"
         )
         .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
-        let body = response.split_once("\r\n\r\n").unwrap().1;
-        serde_json::from_str(body).unwrap()
+        response
     }
 }

@@ -13,6 +13,8 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
 use serde_json::{Value, json};
 
+mod support;
+
 const DAEMON: &str = env!("CARGO_BIN_EXE_dingbridged");
 const HELPER: &str = env!("CARGO_BIN_EXE_dingbridge-mcp");
 const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
@@ -29,7 +31,8 @@ impl Drop for Daemon {
     }
 }
 
-fn start_daemon(data_dir: &Path) -> Daemon {
+/// A demo daemon whose MCP token lives in the keychain under `service`.
+fn start_daemon(data_dir: &Path, service: &str) -> Daemon {
     let mut child = Command::new(DAEMON)
         .args([
             "--data-dir",
@@ -43,6 +46,7 @@ fn start_daemon(data_dir: &Path) -> Daemon {
         .env_remove("DINGTALK_CLIENT_ID")
         .env_remove("DINGBRIDGE_TOKEN")
         .env_remove("DINGBRIDGE_RUNTIME_FILE")
+        .env("DINGBRIDGE_KEYCHAIN_SERVICE", service)
         .env("DINGBRIDGE_CONFIG", data_dir.join("none.toml"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -139,8 +143,11 @@ fn with_the_app_down_the_helper_answers_with_a_clear_json_rpc_error_and_exits_on
 
 #[tokio::test]
 async fn with_the_app_up_the_helper_gives_the_same_results_as_direct_http() {
+    let Some(service) = support::keychain_service("helper") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    let daemon = start_daemon(dir.path());
+    let daemon = start_daemon(dir.path(), &service);
     let runtime = dir.path().join("runtime.json");
 
     // Wrong token: a clear error, not a silent exit.
@@ -178,9 +185,8 @@ async fn with_the_app_up_the_helper_gives_the_same_results_as_direct_http() {
         )
         .await
         .expect("initialise through the helper");
-    let token = std::fs::read_to_string(dir.path().join("secrets.json")).unwrap();
-    let token: Value = serde_json::from_str(&token).unwrap();
-    let token = token["mcp-token"].as_str().unwrap().to_owned();
+    // The helper found the token through the runtime file's keychain reference; read the same entry.
+    let token = support::stored(&service, dingbridge_core::secrets::MCP_TOKEN).unwrap();
     let direct = ()
         .serve(StreamableHttpClientTransport::from_config(
             StreamableHttpClientTransportConfig::with_uri(daemon.mcp_url.clone())

@@ -104,6 +104,8 @@ pub enum EngineError {
     Http(String),
     #[error(transparent)]
     Agent(#[from] crate::agent::AgentError),
+    #[error(transparent)]
+    Lock(#[from] crate::instance_lock::LockError),
 }
 
 impl EngineError {
@@ -112,8 +114,17 @@ impl EngineError {
             Self::Store(err) => err.code(),
             Self::Http(_) => "ENGINE_HTTP",
             Self::Agent(err) => err.code(),
+            Self::Lock(err) => err.code(),
         }
     }
+}
+
+/// The robot code for OpenAPI sends and cards: `[dingtalk] robot_code`, else the AppKey.
+fn robot_code(config: &Config, credentials: &Credentials) -> String {
+    config
+        .dingtalk
+        .robot_code_or(&credentials.client_id)
+        .to_string()
 }
 
 /// Result of a send requested through the API (MCP `send_message` and friends).
@@ -152,6 +163,8 @@ struct Inner {
     turn_abort: CancellationToken,
     outbox_cancel: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// One engine per data dir: held from start until `shutdown` closed the store.
+    instance_lock: std::sync::Mutex<Option<crate::instance_lock::InstanceLock>>,
 }
 
 /// Cheap-to-clone handle.
@@ -169,6 +182,7 @@ impl Engine {
             credentials,
             agent,
         } = options;
+        let instance_lock = crate::instance_lock::InstanceLock::acquire(&data_dir)?;
         let store = Store::open(&data_dir)?;
         let metrics = Arc::new(Metrics::default());
         let events = EventBus::default();
@@ -205,15 +219,20 @@ impl Engine {
         if credentials.is_some() {
             tasks.push(tokens.spawn_refresher(outbox_cancel.clone()));
         }
+        // Every OpenAPI call counts against the monthly quota; cards and Docs also take the app rate the
+        // outbox pacer uses for sends (one budget for the app's QPS).
+        let pacer = Pacer::new(&config.pacing);
         let openapi = OpenApiClient::new(
             http.clone(),
             &config.dingtalk,
             tokens.clone(),
             events.clone(),
-        );
+        )
+        .with_usage(quota.clone());
+        let paced = openapi.clone().with_pacing(pacer.app_rate());
         let directory = Directory::new(store.clone());
         let contacts = ContactsService::new(openapi.clone(), directory.clone());
-        let docs = DocsService::new(openapi.clone(), contacts.clone());
+        let docs = DocsService::new(paced.clone(), contacts.clone());
         // Docs operator from `[docs]`: resolved (userId/mobile → unionId) in the background, never failing start.
         let docs_operator = config
             .docs
@@ -246,11 +265,11 @@ impl Engine {
             webhook: WebhookSender::new(http.clone()),
             openapi: credentials
                 .as_ref()
-                .map(|c| OpenApiSender::new(openapi.clone(), c.client_id.clone())),
+                .map(|c| OpenApiSender::new(openapi.clone(), robot_code(&config, c))),
         };
         let outbox = Outbox::new(
             store.clone(),
-            Pacer::new(&config.pacing),
+            pacer,
             Arc::new(delivery),
             metrics.clone(),
             events.clone(),
@@ -267,7 +286,7 @@ impl Engine {
         let cards = Arc::new(CardReplies::new(
             credentials
                 .as_ref()
-                .map(|c| CardClient::new(openapi.clone(), c.client_id.clone())),
+                .map(|c| CardClient::new(paced.clone(), robot_code(&config, c))),
             config.cards.clone(),
         ));
         let processor = Arc::new(ReplyProcessor {
@@ -295,6 +314,7 @@ impl Engine {
                 queues: queues.clone(),
                 metrics: metrics.clone(),
                 quota: quota.clone(),
+                store: store.clone(),
             }),
             queues.clone(),
             replies.clone(),
@@ -339,7 +359,13 @@ impl Engine {
         }
         tasks.push(tokio::spawn(purge_finished(
             store.clone(),
-            Duration::from_secs(config.bridge.inbox_retention_hours.max(1) * 3600),
+            Duration::from_secs(
+                config
+                    .bridge
+                    .inbox_retention_hours
+                    .max(1)
+                    .saturating_mul(3600),
+            ),
             queue_cancel.clone(),
         )));
 
@@ -366,6 +392,7 @@ impl Engine {
                 turn_abort,
                 outbox_cancel,
                 tasks: Mutex::new(tasks),
+                instance_lock: std::sync::Mutex::new(Some(instance_lock)),
             }),
         })
     }
@@ -426,10 +453,9 @@ impl Engine {
         }
     }
 
-    /// What the settings screen shows: the exact OpenCode configs and who may talk to the agent.
-    pub fn settings_view(&self) -> crate::api::settings::SettingsView {
-        let url = self.inner.mcp_url.lock().ok().and_then(|url| url.clone());
-        crate::api::settings::SettingsView::new(&self.inner.config, url)
+    /// Where this engine's MCP server listens (set by the host that started it).
+    pub fn mcp_url(&self) -> Option<String> {
+        self.inner.mcp_url.lock().ok().and_then(|url| url.clone())
     }
 
     pub fn status(&self) -> StatusSnapshot {
@@ -634,6 +660,9 @@ impl Engine {
         if let Err(err) = inner.store.close().await {
             tracing::warn!(code = err.code(), error = %err, "store close");
         }
+        if let Ok(mut lock) = inner.instance_lock.lock() {
+            lock.take();
+        }
     }
 }
 
@@ -643,7 +672,8 @@ async fn purge_finished(store: Store, retention: Duration, cancel: CancellationT
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {
-                let before = now_ms() - retention.as_millis() as i64;
+                let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+                let before = now_ms().saturating_sub(retention_ms);
                 match store.purge_finished_before(before).await {
                     Ok(0) => {}
                     Ok(count) => tracing::info!(count, "purged finished rows"),

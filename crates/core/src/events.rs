@@ -104,6 +104,20 @@ pub enum Event {
     AuthDegraded { reason: String, failures: u32 },
     /// A token was obtained again after a degraded period.
     AuthRecovered,
+    /// DingTalk refused the app's credentials (wrong AppKey/AppSecret): retrying cannot help, the user must
+    /// fix them. `code` is DingTalk's error code.
+    CredentialsRejected { code: String, message: String },
+    /// The agent (OpenCode) cannot be reached; the message waits and is retried.
+    AgentUnreachable {
+        conversation_id: String,
+        reason: String,
+    },
+    /// The agent asks for a permission in a chat; it waits for `/allow` or `/deny` there.
+    PermissionRequested {
+        conversation_id: String,
+        permission_id: String,
+        summary: String,
+    },
     /// DingTalk throttled an OpenAPI call (403 `QpsLimit*`, errcode 90018/90002, or the 1111 IP ban).
     RateLimited {
         api: String,

@@ -8,10 +8,13 @@ pub mod config;
 pub mod dingtalk;
 pub mod engine;
 pub mod events;
+pub mod instance_lock;
+pub mod loopback;
 pub mod mcp;
 pub mod metrics;
 pub mod quota;
 pub mod secrets;
+pub mod settings;
 pub mod store;
 pub mod time;
 

@@ -16,6 +16,19 @@ pub fn month_of(ms: i64) -> String {
     format!("{year:04}-{month:02}")
 }
 
+/// `20261202T001500Z` (UTC, to the second) of a Unix-ms timestamp: file-name-safe, sorts by time.
+pub fn utc_stamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Howard Hinnant's days → civil date algorithm (proleptic Gregorian).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

@@ -1,13 +1,21 @@
-//! AI cards: create + deliver, throttled latest-wins streaming, finalize, failure and size handling, against
-//! the simulator over real sockets.
+//! AI cards: create + deliver, adaptively spaced latest-wins streaming, finalize, failure and size handling,
+//! the cost of card calls in the monthly quota and the app QPS they share with sends, against the simulator
+//! over real sockets.
 
 mod openapi_common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dingbridge_core::dingtalk::cards::{CardClient, CardStreamer, CardTarget, StreamerConfig};
-use dingtalk_sim::{CardStatus, one_to_one_conversation_id};
+use dingbridge_core::bridge::{Pacer, PacingSettings};
+use dingbridge_core::config::QuotaSettings;
+use dingbridge_core::dingtalk::cards::{
+    CardClient, CardStreamer, CardTarget, StreamerConfig, spacing_after,
+};
+use dingbridge_core::dingtalk::send::{MessageBody, OpenApiSender};
+use dingbridge_core::quota::QuotaMeter;
+use dingtalk_sim::{CardStatus, SimConfig, one_to_one_conversation_id};
 use openapi_common::*;
 
 const GROUP: &str = "cidCardGroup==";
@@ -20,9 +28,15 @@ fn client(h: &Harness) -> CardClient {
     )
 }
 
+/// Constant spacing (the ramp starts at the steady interval).
 fn config(min_interval_ms: u64) -> StreamerConfig {
+    ramp(min_interval_ms, min_interval_ms)
+}
+
+fn ramp(first_ms: u64, steady_ms: u64) -> StreamerConfig {
     StreamerConfig {
-        min_interval: Duration::from_millis(min_interval_ms),
+        first_interval: Duration::from_millis(first_ms),
+        min_interval: Duration::from_millis(steady_ms),
         ..StreamerConfig::default()
     }
 }
@@ -32,6 +46,10 @@ fn params() -> BTreeMap<String, String> {
 }
 
 async fn streamer(h: &Harness, id: &str, min_interval_ms: u64) -> CardStreamer {
+    streamer_with(h, id, config(min_interval_ms)).await
+}
+
+async fn streamer_with(h: &Harness, id: &str, config: StreamerConfig) -> CardStreamer {
     h.sim.add_group(GROUP);
     CardStreamer::create(
         client(h),
@@ -39,7 +57,7 @@ async fn streamer(h: &Harness, id: &str, min_interval_ms: u64) -> CardStreamer {
         TEMPLATE,
         id,
         &params(),
-        config(min_interval_ms),
+        config,
     )
     .await
     .expect("card created")
@@ -82,39 +100,176 @@ async fn user_card_is_delivered_to_the_robot_chat_of_the_staff_id() {
 }
 
 #[tokio::test]
-async fn card_stream_updates_are_throttled_latest_wins() {
+async fn a_fast_token_stream_costs_a_few_updates_and_ends_with_the_full_text() {
     let h = harness().await;
-    let s = streamer(&h, "s1", 200).await;
+    let s = streamer_with(&h, "s1", ramp(20, 200)).await;
     let started = Instant::now();
     let mut text = String::new();
-    for i in 0..60 {
-        text.push_str(&format!("word{i} "));
+    for i in 0..300 {
+        text.push_str(&format!("w{i} "));
         s.update(&text).expect("accepted");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let elapsed = started.elapsed();
     let puts = s.finish(&text).await.expect("finished");
     let card = h.sim.card("s1").expect("known");
-    // ~600 ms of updates at ≥200 ms spacing: a handful of PUTs, not 60.
-    let budget = (elapsed.as_millis() / 200) as usize + 3;
+    assert_eq!(card.update_count(), puts as usize);
+    // The ramp (20, 40, 80, 160 ms) then one update per 200 ms, plus the first and the final one.
+    let bound = 4 + (elapsed.as_millis() / 200) as usize + 2;
     assert!(
-        card.update_count() <= budget,
-        "{} PUTs for {elapsed:?}",
+        (3..=bound).contains(&card.update_count()),
+        "{} updates for 300 tokens in {elapsed:?} (bound {bound})",
         card.update_count()
     );
-    assert_eq!(card.update_count(), puts as usize);
+    assert_eq!(card.status, CardStatus::Finished);
+    assert_eq!(
+        card.text(),
+        text,
+        "the final update carries the whole answer"
+    );
     for pair in card.updates.windows(2) {
-        assert!(
-            pair[1].at_ms - pair[0].at_ms >= 180,
-            "PUTs too close: {:?}",
-            card.update_times_ms()
-        );
-        // Latest-wins: every PUT carries a newer (longer) text than the one before.
+        // Latest-wins: every update carries a newer (longer) text than the one before.
         assert!(pair[1].content.len() > pair[0].content.len() || pair[1].is_finalize);
     }
-    // Only the newest text is sent after a pause: the second PUT skips the intermediate texts.
-    assert!(card.updates.len() >= 2);
-    assert!(card.updates[1].content.len() > card.updates[0].content.len() + "word0 ".len());
+}
+
+#[tokio::test]
+async fn updates_start_quickly_and_settle_at_the_steady_spacing() {
+    let h = harness().await;
+    let config = ramp(40, 320);
+    let s = streamer_with(&h, "s7", config.clone()).await;
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_millis(1_500);
+    while Instant::now() < deadline {
+        text.push_str("x ");
+        s.update(&text).expect("accepted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    s.finish(&text).await.expect("finished");
+    let card = h.sim.card("s7").expect("known");
+    let times = card.update_times_ms();
+    // Every gap between streaming updates (the final one is not held back) is at least the ramp's step.
+    let streaming = times.len() - 1;
+    for n in 1..streaming {
+        let gap = times[n] - times[n - 1];
+        let want = spacing_after(&config, n as u32).as_millis() as i64;
+        assert!(
+            gap + 25 >= want,
+            "gap {n} is {gap} ms, want ≥ {want}: {times:?}"
+        );
+    }
+    assert!(
+        streaming >= 5,
+        "the ramp reached the steady spacing: {times:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_final_update_goes_at_once_with_the_latest_text() {
+    let h = harness().await;
+    let s = streamer_with(&h, "s8", ramp(60_000, 60_000)).await;
+    s.update("a").expect("accepted");
+    // The first text goes at once.
+    while h.sim.card("s8").is_none_or(|c| c.update_count() == 0) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    s.update("ab").expect("accepted");
+    // Spacing is a minute: only the first update and the final one can have been sent.
+    let puts = s
+        .finish("abc")
+        .await
+        .expect("finished without waiting a minute");
+    let card = h.sim.card("s8").expect("known");
+    assert_eq!(puts, 2);
+    assert_eq!(card.text(), "abc");
+    assert!(card.updates.last().is_some_and(|u| u.is_finalize));
+}
+
+#[tokio::test]
+async fn card_calls_count_against_the_monthly_api_quota() {
+    let h = harness().await;
+    h.sim.add_group(GROUP);
+    let meter = Arc::new(
+        QuotaMeter::load(h.store.clone(), h.events.clone(), QuotaSettings::default())
+            .await
+            .expect("meter"),
+    );
+    let client = CardClient::new(
+        h.api.clone().with_usage(meter.clone()),
+        h.sim.config().client_id.clone(),
+    );
+    let s = CardStreamer::create(
+        client,
+        &CardTarget::Group(GROUP.to_owned()),
+        TEMPLATE,
+        "q1",
+        &params(),
+        ramp(1, 1),
+    )
+    .await
+    .expect("card created");
+    s.update("one").expect("accepted");
+    let puts = s.finish("one two").await.expect("finished");
+    assert_eq!(meter.usage().api_used, 1 + u64::from(puts));
+}
+
+#[tokio::test]
+async fn cards_and_sends_share_the_app_qps() {
+    let h = harness_with(SimConfig::default().with_send_qps(5), fast_policy(), None).await;
+    h.sim.add_group(GROUP);
+    let pacer = Pacer::new(&PacingSettings {
+        app_per_second: 5,
+        ..PacingSettings::default()
+    });
+    // Without the shared rate, these parallel calls would be answered QpsLimitForAppkeyAndApi at once.
+    let client = CardClient::new(
+        h.api
+            .clone()
+            .with_throttle_retries(0)
+            .with_pacing(pacer.app_rate()),
+        h.sim.config().client_id.clone(),
+    );
+    let sender = OpenApiSender::new(
+        h.api.clone().with_throttle_retries(0),
+        h.sim.config().client_id.clone(),
+    );
+    let card = |id: &'static str| {
+        let client = client.clone();
+        async move {
+            let s = CardStreamer::create(
+                client,
+                &CardTarget::Group(GROUP.to_owned()),
+                TEMPLATE,
+                id,
+                &params(),
+                ramp(1, 1),
+            )
+            .await?;
+            for word in ["a", "a b", "a b c"] {
+                s.update(word)?;
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+            s.finish("a b c d").await
+        }
+    };
+    let send = |n: u32| {
+        let (pacer, sender) = (&pacer, sender.clone());
+        async move {
+            pacer.acquire(GROUP).await;
+            sender
+                .send_to_group(GROUP, &MessageBody::text(format!("send {n}")))
+                .await
+        }
+    };
+    let (a, b, c, s1, s2) = tokio::join!(card("p1"), card("p2"), card("p3"), send(1), send(2));
+    for result in [a, b, c] {
+        result.expect("no card call was throttled");
+    }
+    s1.expect("send 1");
+    s2.expect("send 2");
+    for id in ["p1", "p2", "p3"] {
+        assert_eq!(h.sim.card(id).expect("known").text(), "a b c d");
+    }
 }
 
 #[tokio::test]

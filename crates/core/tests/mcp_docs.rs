@@ -277,3 +277,73 @@ async fn a_team_document_without_permission_is_permission_denied() {
     let body = denied.structured_content.unwrap();
     assert_eq!(body["details"]["dingtalk_code"], "forbidden.accessDenied");
 }
+
+#[tokio::test]
+async fn each_bad_docs_enum_is_invalid_params_naming_the_allowed_values() {
+    let f = docs_fixture("zhangwei01").await;
+    let client = in_process(f.handler.clone(), ()).await;
+    let cases = [
+        (
+            "update_doc",
+            json!({"document_id": "d", "content": "x", "mode": "sideways"}),
+            "mode",
+            json!(["overwrite", "append"]),
+        ),
+        (
+            "get_doc",
+            json!({"document_id": "d", "format": "pdf"}),
+            "format",
+            json!(["text", "markdown", "html"]),
+        ),
+        (
+            "list_docs",
+            json!({"sort_by": "size"}),
+            "sort_by",
+            json!(["name", "create_time", "update_time"]),
+        ),
+        (
+            "list_docs",
+            json!({"sort_order": "up"}),
+            "sort_order",
+            json!(["asc", "desc"]),
+        ),
+    ];
+    for (tool, args, field, allowed) in cases {
+        let result = call(&client, tool, args.clone()).await;
+        assert_eq!(error_code(&result), "INVALID_PARAMS", "{tool} {args}");
+        let body = result.structured_content.unwrap_or_default();
+        assert_eq!(body["details"]["field"], field, "{body}");
+        assert_eq!(body["details"]["allowed"], allowed, "{body}");
+        assert!(
+            !body["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("deserialize"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_update_with_a_table_and_a_code_block_succeeds_through_mcp() {
+    let f = docs_fixture("zhangwei01").await;
+    let client = in_process(f.handler.clone(), ()).await;
+    let created = ok(&call(&client, "create_doc", json!({"title": "表格"})).await);
+    let id = created["document_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let md = "| a | b |\n|---|---|\n| 1 | 2 |\n\n```sh\nls\n```";
+    ok(&call(
+        &client,
+        "update_doc",
+        json!({"document_id": id, "content": md}),
+    )
+    .await);
+    let read = ok(&call(&client, "get_doc", json!({"document_id": id})).await);
+    assert_eq!(
+        read["content"],
+        "[table, 2 × 2: not readable through the API]\n\
+         [code block or image: not readable through the API]"
+    );
+}

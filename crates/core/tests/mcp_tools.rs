@@ -178,11 +178,56 @@ async fn sends_to_unknown_conversations_and_bad_arguments_fail_with_documented_c
     )
     .await;
     assert_eq!(error_code(&history), "NOT_FOUND");
-    // Missing or mistyped arguments are tool errors too (rmcp), so the model can correct itself.
-    let missing = call(&client, "send_message", json!({"content": "x"})).await;
-    assert_eq!(missing.is_error, Some(true));
-    let mistyped = call(&client, "get_messages", json!({"conversation_id": 5})).await;
-    assert_eq!(mistyped.is_error, Some(true));
+}
+
+#[tokio::test]
+async fn missing_mistyped_and_unknown_arguments_are_invalid_params_naming_the_field() {
+    let f = fixture().await;
+    let client = in_process(f.handler.clone(), ()).await;
+    let cases = [
+        ("send_message", json!({"content": "x"}), "conversation_id"),
+        (
+            "get_messages",
+            json!({"conversation_id": 5}),
+            "conversation_id",
+        ),
+        (
+            "get_messages",
+            json!({"conversation_id": "c", "limit": "ten"}),
+            "limit",
+        ),
+        ("list_conversations", json!({"page": -1}), "page"),
+        ("find_user", json!({"name": "李四", "fuzzy": true}), "fuzzy"),
+    ];
+    for (tool, args, field) in cases {
+        let result = call(&client, tool, args.clone()).await;
+        assert_eq!(error_code(&result), "INVALID_PARAMS", "{tool} {args}");
+        let body = result.structured_content.unwrap_or_default();
+        assert_eq!(body["details"]["field"], field, "{tool} {args}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_message_format_is_invalid_params_with_the_allowed_values() {
+    let f = fixture().await;
+    let client = in_process(f.handler.clone(), ()).await;
+    let result = call(
+        &client,
+        "send_message",
+        json!({"conversation_id": f.lisi_chat, "content": "x", "format": "html"}),
+    )
+    .await;
+    assert_eq!(error_code(&result), "INVALID_PARAMS");
+    let body = result.structured_content.unwrap_or_default();
+    assert_eq!(body["details"]["field"], "format");
+    assert_eq!(body["details"]["allowed"], json!(["text", "markdown"]));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("text, markdown"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -402,3 +402,124 @@ async fn a_dingtalk_failure_carries_its_code_and_requestid() {
     assert!(err.details()["requestid"].is_string());
     assert!(err.details()["dingtalk_code"].is_string());
 }
+
+#[tokio::test]
+async fn create_hands_out_the_dentry_uuid_and_writes_through_it() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    // The simulator answers the create with three distinct ids and refuses the create `nodeId` on the
+    // content endpoints, as DingTalk does: the first write only succeeds through the dentryUuid.
+    let doc = create(&h, "ids", Some("first write")).await;
+    assert!(doc.url.ends_with(&doc.document_id), "{doc:?}");
+    assert_eq!(h.sim.doc_version(&doc.document_id), Some(1));
+    assert_eq!(
+        get(&h, &doc.document_id, DocFormat::Text).await.content,
+        "first write"
+    );
+}
+
+const WITH_TABLE_AND_CODE: &str =
+    "# 方案\n\n| 项 | 值 |\n|---|---|\n| a | 1 |\n\n```rust\nfn main() {}\n```\n\n结论";
+
+#[tokio::test]
+async fn an_overwrite_with_a_table_and_a_code_block_is_not_a_conflict() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    let doc = create(&h, "lossy", Some("old")).await;
+    h.docs
+        .update_doc(
+            &OP,
+            update(&doc.document_id, WITH_TABLE_AND_CODE, UpdateMode::Overwrite),
+        )
+        .await
+        .expect("a lossy read-back is not a conflict");
+}
+
+#[tokio::test]
+async fn a_list_the_service_renumbers_is_not_a_conflict() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    let doc = create(&h, "numbers", None).await;
+    h.docs
+        .update_doc(
+            &OP,
+            update(
+                &doc.document_id,
+                "3. 第三步\n4. 第四步",
+                UpdateMode::Overwrite,
+            ),
+        )
+        .await
+        .expect("list numbers are not compared");
+}
+
+#[tokio::test]
+async fn an_append_with_a_table_code_and_an_image_is_not_a_conflict() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    let doc = create(&h, "lossy append", Some("start")).await;
+    let md = format!("{WITH_TABLE_AND_CODE}\n\n![图](https://e.x/a.png)");
+    h.docs
+        .update_doc(&OP, update(&doc.document_id, &md, UpdateMode::Append))
+        .await
+        .expect("a lossy read-back is not a conflict");
+}
+
+#[tokio::test]
+async fn a_concurrent_change_to_a_write_with_a_table_is_still_a_conflict() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    let doc = create(&h, "busy lossy", Some("start")).await;
+    h.sim
+        .edit_doc_after_next_write(&doc.document_id, "their edit");
+    let err = h
+        .docs
+        .update_doc(
+            &OP,
+            update(&doc.document_id, WITH_TABLE_AND_CODE, UpdateMode::Overwrite),
+        )
+        .await
+        .expect_err("conflict");
+    assert_eq!(err.tool_code(), "CONFLICT_ERROR");
+    assert_eq!(err.details()["written"], true);
+}
+
+#[tokio::test]
+async fn get_doc_shows_placeholders_for_blocks_the_api_cannot_read() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    let md = format!("{WITH_TABLE_AND_CODE}\n\n![图](https://e.x/a.png)");
+    let doc = create(&h, "placeholders", Some(&md)).await;
+    let text = get(&h, &doc.document_id, DocFormat::Markdown).await.content;
+    assert_eq!(
+        text,
+        "# 方案\n\n[table, 2 × 2: not readable through the API]\n\n\
+         [code block or image: not readable through the API]\n\n结论\n\n\
+         [code block or image: not readable through the API]"
+    );
+}
+
+#[tokio::test]
+async fn versions_are_millisecond_timestamps_and_times_are_as_dingtalk_gives_them() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    let doc = create(&h, "versions", Some("v1")).await;
+    let seen = get(&h, &doc.document_id, DocFormat::Text).await;
+    let before: i64 = seen.version.parse().expect("modifiedTimestamp");
+    // modifiedTime is minute-precise, e.g. 2026-03-04T17:51Z
+    assert_eq!(seen.update_time.len(), 17, "{}", seen.update_time);
+    let updated = h
+        .docs
+        .update_doc(&OP, update(&doc.document_id, "v2", UpdateMode::Append))
+        .await
+        .expect("append");
+    let after: i64 = updated.version.parse().expect("modifiedTimestamp");
+    assert!(after > before, "{before} → {after}");
+}
+
+#[tokio::test]
+async fn a_change_within_the_same_minute_still_refuses_a_stale_base_version() {
+    let h = harness().await.with_operator("zhangwei01").await;
+    let doc = create(&h, "same minute", Some("v1")).await;
+    let seen = get(&h, &doc.document_id, DocFormat::Text).await;
+    assert!(h.sim.edit_doc(&doc.document_id, "someone else"));
+    let now = get(&h, &doc.document_id, DocFormat::Text).await;
+    assert_ne!(seen.version, now.version);
+    let mut params = update(&doc.document_id, "mine", UpdateMode::Overwrite);
+    params.base_version = Some(seen.version);
+    let err = h.docs.update_doc(&OP, params).await.expect_err("stale");
+    assert_eq!(err.tool_code(), "CONFLICT_ERROR");
+}

@@ -115,3 +115,17 @@ async fn an_unreachable_dingtalk_is_a_dingtalk_error_not_a_hang() {
     h.sim.faults().clear();
     assert_eq!(err.tool_code(), "DINGTALK_ERROR");
 }
+
+#[test]
+fn an_absurd_ip_ban_wait_does_not_overflow() {
+    use dingbridge_core::dingtalk::openapi::classify;
+    use dingbridge_core::dingtalk::send::SendError;
+    let body = format!(r#"{{"status":1111,"wait":{},"source":"x5"}}"#, u64::MAX);
+    let err = classify(403, body.as_bytes());
+    assert!(err.details()["retry_after_ms"].as_u64().is_some());
+    let send = SendError::from_openapi(err);
+    assert!(
+        send.retry_after()
+            .is_some_and(|d| d >= Duration::from_secs(60))
+    );
+}

@@ -94,13 +94,17 @@ async fn a_refresh_outage_degrades_then_retry_recovers() {
     );
     assert_eq!(h.tokens.status().state, AuthState::Degraded);
 
-    // Degraded: callers fail fast with AUTH_ERROR and no more token requests are sent.
-    let sent = h.sim.token_requests();
-    let err = h.contacts.user_detail("lisi").await.expect_err("degraded");
-    assert_eq!(err.tool_code(), "AUTH_ERROR");
+    // Degraded by an outage: callers fail fast with a retryable error (no token request per call).
+    let err = h.tokens.token().await.expect_err("degraded");
     assert_eq!(err.code(), "OPENAPI_AUTH_DEGRADED");
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(h.sim.token_requests(), sent);
+    assert!(err.is_transient(), "an outage is worth retrying: {err}");
+    assert!(!h.tokens.status().needs_user);
+    let lookup = h.contacts.user_detail("lisi").await.expect_err("degraded");
+    assert_eq!(
+        lookup.tool_code(),
+        "DINGTALK_ERROR",
+        "an outage is DingTalk's side and retryable, not the caller's credentials"
+    );
 
     h.sim.faults().set_token_failures(0);
     h.tokens.retry().await.expect("retry succeeds");
@@ -114,6 +118,62 @@ async fn a_refresh_outage_degrades_then_retry_recovers() {
         .user_detail("lisi")
         .await
         .expect("calls work again");
+}
+
+#[tokio::test]
+async fn an_outage_longer_than_the_retries_recovers_without_the_user() {
+    let h = harness().await;
+    let mut rx = h.events.subscribe();
+    // Five fast retries fail (degraded), then the slow degraded timer keeps asking until the sim is back.
+    h.sim.faults().set_token_failures(8);
+    let _task = h.tokens.spawn_refresher(h.cancel.clone());
+    assert!(
+        wait_event(&mut rx, |e| matches!(e, Event::AuthDegraded { .. }))
+            .await
+            .is_some()
+    );
+    assert!(
+        wait_event(&mut rx, |e| matches!(e, Event::AuthRecovered))
+            .await
+            .is_some(),
+        "the refresher gave up after the outage: {:?}",
+        h.tokens.status()
+    );
+    assert_eq!(h.tokens.status().state, AuthState::Healthy);
+    assert_eq!(h.sim.token_requests(), 9);
+    h.contacts
+        .user_detail("lisi")
+        .await
+        .expect("calls work again without the user");
+}
+
+#[tokio::test]
+async fn wrong_credentials_stop_the_refresher_until_the_user_acts() {
+    let policy = RefreshPolicy {
+        degrade_after: 2,
+        ..fast_policy()
+    };
+    let h = harness_with(SimConfig::default(), policy, Some("wrong-secret")).await;
+    let mut rx = h.events.subscribe();
+    let _task = h.tokens.spawn_refresher(h.cancel.clone());
+    assert!(
+        wait_event(&mut rx, |e| matches!(e, Event::AuthDegraded { .. }))
+            .await
+            .is_some()
+    );
+    let status = h.tokens.status();
+    assert_eq!(status.state, AuthState::Degraded);
+    assert!(status.needs_user, "{status:?}");
+    let err = h.tokens.token().await.expect_err("still refused");
+    assert_eq!(err.tool_code(), "AUTH_ERROR");
+    assert!(
+        !err.is_transient(),
+        "wrong credentials need the user: {err}"
+    );
+    // The slow timer does not keep asking with credentials DingTalk refused.
+    let sent = h.sim.token_requests();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.sim.token_requests(), sent);
 }
 
 #[tokio::test]
@@ -153,4 +213,30 @@ async fn wrong_credentials_are_an_auth_error() {
     let err = h.contacts.find_user("李四").await.expect_err("refused");
     assert_eq!(err.tool_code(), "AUTH_ERROR");
     assert_eq!(err.details()["dingtalk_code"], "invalidClientIdOrSecret");
+}
+
+#[tokio::test]
+async fn an_absurd_expire_in_from_the_token_endpoint_does_not_overflow() {
+    // DingTalk's number, not ours: a token endpoint (here a one-route server) answering u64::MAX seconds.
+    let app = axum::Router::new().route(
+        "/v1.0/oauth2/accessToken",
+        axum::routing::post(|| async {
+            axum::Json(serde_json::json!({"accessToken": "tok", "expireIn": u64::MAX}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let tokens = dingbridge_core::dingtalk::auth::TokenManager::new(
+        reqwest::Client::new(),
+        base,
+        Some(dingbridge_core::Credentials {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+        }),
+        dingbridge_core::EventBus::default(),
+        fast_policy(),
+    );
+    tokens.token().await.expect("token");
+    assert!(tokens.status().token_expires_in_ms.is_some());
 }

@@ -59,9 +59,12 @@ async fn harness() -> Harness {
     harness_with(FakeOpenCodeConfig::default(), None).await
 }
 
+/// Every request is a distinct DingTalk message (the backend runs each msgId's turn at most once).
 fn request(conversation: &str, text: &str) -> AgentRequest {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     AgentRequest {
-        msg_id: format!("msg-{conversation}-{}", text.len()),
+        msg_id: format!("msg-{conversation}-{n}"),
         conversation_id: conversation.to_owned(),
         conversation_kind: ConversationKind::Single,
         conversation_title: None,
@@ -466,19 +469,23 @@ async fn sender_context_is_passed_to_the_agent() {
     group.conversation_kind = ConversationKind::Group;
     group.conversation_title = Some("Dev team".to_owned());
     group.sender_nick = "张三".to_owned();
+    let group_id = group.msg_id.clone();
     ask(&backend, group).await.0.unwrap();
     let mut direct = request("cid-direct", "hi");
     direct.sender_staff_id = None;
+    let direct_id = direct.msg_id.clone();
     ask(&backend, direct).await.0.unwrap();
 
     let prompts = fake.prompts();
     assert_eq!(
         prompts[0].text,
-        "[DingTalk] from 张三 (staff42) in group \"Dev team\":\nrun the tests"
+        format!(
+            "[DingTalk] from 张三 (staff42) in group \"Dev team\" (message {group_id}):\nrun the tests"
+        )
     );
     assert_eq!(
         prompts[1].text,
-        "[DingTalk] from Zhang San in a direct chat:\nhi"
+        format!("[DingTalk] from Zhang San in a direct chat (message {direct_id}):\nhi")
     );
     assert_eq!(prompts[0].directory.as_deref(), Some("/home/dev/project"));
     let titles: Vec<String> = fake.sessions().into_iter().map(|s| s.title).collect();

@@ -172,3 +172,31 @@ async fn per_conversation_limit_of_the_simulator_surfaces_as_throttling() {
         .expect_err("too fast");
     assert_eq!(err.code(), "SEND_THROTTLED");
 }
+
+#[tokio::test]
+async fn a_send_during_a_token_outage_waits_instead_of_failing() {
+    let h = harness().await;
+    h.sim.add_group(GROUP);
+    h.sim.faults().set_token_failures(1_000);
+    // Exhaust the fast retries: the manager is degraded by an outage (503 from the token endpoint).
+    let mut last = None;
+    for _ in 0..6 {
+        last = Some(
+            sender(&h)
+                .send_to_group(GROUP, &MessageBody::text("x"))
+                .await
+                .expect_err("no token"),
+        );
+    }
+    let err = last.expect("an error");
+    assert!(
+        err.is_transient(),
+        "the outbox must keep the reply and retry: {err}"
+    );
+    h.sim.faults().set_token_failures(0);
+    h.tokens.retry().await.expect("DingTalk is back");
+    sender(&h)
+        .send_to_group(GROUP, &MessageBody::text("x"))
+        .await
+        .expect("sent after the outage");
+}

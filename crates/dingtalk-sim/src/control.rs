@@ -6,7 +6,8 @@
 //! - `POST /_sim/duplicate/{msgId}` → `{"ok": true}` or 404
 //! - `POST /_sim/faults` — any of `{"drop_sockets":true, "disconnect":true, "zombify":true,
 //!   "gateway_failures":{"status":503,"count":3}, "latency_ms":200, "http_5xx_rate":0.1,
-//!   "clear":true}` (`clear` is applied first)
+//!   "clear":true, "webhook_answer":{"errcode":400013,"count":1}}` (`clear` is applied first;
+//!   `webhook_answer` may instead carry `"status":502,"body":"..."` for an answer outside the documented shape)
 //! - `GET /_sim/conversations/{id}/received` (id percent-encoded: real ids contain `/`, `+`, `=`)
 //! - `GET /_sim/received?conversation_id=...` (same, query form)
 //! - `GET /_sim/stats` → [`SimStats`](crate::SimStats)
@@ -29,6 +30,7 @@ use serde_json::{Value, json};
 use crate::faults::Faults;
 use crate::message::InjectMessage;
 use crate::state::SimState;
+use crate::webhook::ArmedAnswer;
 
 pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
@@ -93,6 +95,22 @@ struct FaultRequest {
     gateway_failures: Option<GatewayFailures>,
     latency_ms: Option<u64>,
     http_5xx_rate: Option<f64>,
+    webhook_answer: Option<WebhookAnswer>,
+}
+
+/// Arms the next sessionWebhook answers: a documented `errcode`, or a raw `status` + `body`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookAnswer {
+    errcode: Option<i64>,
+    status: Option<u16>,
+    body: Option<String>,
+    #[serde(default = "one")]
+    count: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +136,14 @@ async fn faults(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
     }
     if let Some(rate) = req.http_5xx_rate {
         faults.set_http_5xx_rate(rate);
+    }
+    if let Some(answer) = req.webhook_answer {
+        let armed = match (answer.errcode, answer.status) {
+            (Some(errcode), None) => ArmedAnswer::errcode(errcode),
+            (None, Some(status)) => ArmedAnswer::raw(status, answer.body.unwrap_or_default()),
+            _ => return bad_request("webhook_answer needs errcode or status".to_owned()),
+        };
+        faults.arm_webhook(armed, answer.count);
     }
     if req.drop_sockets {
         faults.drop_all_sockets();

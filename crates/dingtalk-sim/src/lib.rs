@@ -47,4 +47,7 @@ pub use openapi::SimUser;
 pub use opencode::{FakeOpenCode, FakeOpenCodeConfig, Script};
 pub use sim::Sim;
 pub use stats::SimStats;
-pub use webhook::{ERR_BAD_BODY, ERR_SESSION, ERR_TOO_FAST, ERR_TOO_LONG, MAX_BODY_BYTES};
+pub use webhook::{
+    ArmedAnswer, DOCUMENTED_ERRCODES, ERR_BAD_BODY, ERR_SESSION, ERR_TOO_FAST, ERR_TOO_LONG,
+    MAX_BODY_BYTES, documented_errmsg,
+};

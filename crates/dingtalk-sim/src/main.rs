@@ -28,6 +28,10 @@ struct Args {
     /// Interval of SYSTEM KEEPALIVE frames in ms (0 = none).
     #[arg(long)]
     keepalive_interval_ms: Option<u64>,
+    /// Length of the rolling window of the per-conversation send limits in ms (DingTalk: 60,000).
+    /// Benchmarks shorten it so a paced backlog takes seconds, not minutes.
+    #[arg(long)]
+    rate_window_ms: Option<u64>,
 }
 
 fn optional_interval(ms: u64) -> Option<Duration> {
@@ -53,6 +57,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(ms) = args.keepalive_interval_ms {
         config.keepalive_interval = optional_interval(ms);
+    }
+    if let Some(ms) = args.rate_window_ms {
+        config.rate_window = Duration::from_millis(ms.max(1));
     }
     let sim = Sim::start_on(config, args.port)
         .await

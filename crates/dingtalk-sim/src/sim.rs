@@ -52,6 +52,12 @@ impl Sim {
         let app = router::build(state.clone());
         let stop = state.shutdown.clone();
         let server = tokio::spawn(async move {
+            // Like the real service, answer small writes at once (no Nagle / delayed-ACK stalls on loopback).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |socket| {
+                if let Err(error) = socket.set_nodelay(true) {
+                    tracing::debug!(%error, "could not set TCP_NODELAY");
+                }
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
             if let Err(e) = serve.await {
                 tracing::warn!(error = %e, "simulator server stopped with an error");

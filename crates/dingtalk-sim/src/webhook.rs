@@ -14,6 +14,13 @@
 //!   "缺少参数 …" (custom-robot code for a bad body).
 //! - over `webhook_rate_per_min` accepted messages to one conversation in a
 //!   rolling 60 s: errcode 130101 "send too fast, exceed 20 times per minute" (§4.4).
+//!
+//! Armed answers (`Faults::webhook_answers`, control API `webhook_answer`) replace the next calls' answers
+//! with any errcode of the webhook family, with DingTalk's own errmsg and HTTP status: the custom-robot
+//! table of https://open.dingtalk.com/document/development/custom-robots-send-group-messages ("错误码":
+//! -1, 40035, 43004, 400013, 400101, 400102, 400105, 400106, 410100, 430101–430104, 310000) plus the
+//! field answers 300001 "session 不存在" (https://github.com/agentscope-ai/QwenPaw/issues/2221), 300005
+//! "token is not exist", 130101, 660026 and 460101 (protocol notes §3.1, §4.4). Nothing is delivered.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -43,11 +50,74 @@ struct Session {
     expires_ms: i64,
 }
 
+/// One armed answer: HTTP status and body, sent instead of processing the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmedAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl ArmedAnswer {
+    /// DingTalk's answer for `errcode` (HTTP 200, `{errcode, errmsg}`; -1 "busy" as HTTP 200 too).
+    pub fn errcode(errcode: i64) -> Self {
+        let errmsg = documented_errmsg(errcode);
+        Self {
+            status: 200,
+            body: json!({"errcode": errcode, "errmsg": errmsg}).to_string(),
+        }
+    }
+
+    /// An answer outside the documented shape (a gateway page, an empty 502, ...).
+    pub fn raw(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: body.into(),
+        }
+    }
+}
+
+/// The errmsg DingTalk sends with each documented webhook errcode (sources in the module docs).
+pub fn documented_errmsg(errcode: i64) -> &'static str {
+    match errcode {
+        0 => "ok",
+        -1 => "系统繁忙",
+        40_035 => "缺少参数 json",
+        43_004 => "无效的HTTP HEADER Content-Type",
+        130_101 => "send too fast, exceed 20 times per minute",
+        300_001 => "session 不存在",
+        300_005 => "token is not exist",
+        310_000 => "keywords not in content",
+        400_013 => "群已被解散",
+        400_101 => "access_token不存在",
+        400_102 => "机器人已停用",
+        400_105 => "不支持的消息类型",
+        400_106 => "机器人不存在",
+        410_100 => "发送速度太快而限流",
+        430_101 => "含有不安全的外链",
+        430_102 => "含有不合适的文本",
+        430_103 => "含有不合适的图片",
+        430_104 => "含有不合适的内容",
+        460_101 => "message too long, exceed 20000 bytes",
+        660_026 => "sending too many messages per minute",
+        _ => "unknown error",
+    }
+}
+
+/// Every failure errcode [`documented_errmsg`] knows.
+pub const DOCUMENTED_ERRCODES: [i64; 19] = [
+    -1, 40_035, 43_004, 130_101, 300_001, 300_005, 310_000, 400_013, 400_101, 400_102, 400_105,
+    400_106, 410_100, 430_101, 430_102, 430_103, 430_104, 460_101, 660_026,
+];
+
 #[derive(Default)]
 pub struct WebhookState {
     sessions: HashMap<String, Session>,
     /// Accept times per conversation within the rolling window.
     windows: HashMap<String, VecDeque<Instant>>,
+    /// Answers for the next calls, in order.
+    armed: VecDeque<ArmedAnswer>,
+    /// Every call that reached the webhook, armed answers included.
+    pub(crate) calls: u64,
 }
 
 impl WebhookState {
@@ -95,6 +165,21 @@ async fn send_by_session(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
+    let armed = {
+        let mut inner = state.lock();
+        inner.webhooks.calls += 1;
+        inner.webhooks.armed.pop_front()
+    };
+    if let Some(answer) = armed {
+        state.lock().stats.webhook_rejected += 1;
+        let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+        return (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            answer.body,
+        )
+            .into_response();
+    }
     let result = accept(&state, query.get("session").map(String::as_str), &body);
     let mut inner = state.lock();
     match result {
@@ -220,6 +305,45 @@ fn parse_body(v: &Value) -> Result<Parsed, String> {
         title,
         text,
     })
+}
+
+impl crate::Faults {
+    /// The next `count` webhook calls answer `errcode` with DingTalk's errmsg (HTTP 200), delivering nothing.
+    pub fn webhook_answers(&self, errcode: i64, count: u32) {
+        self.arm_webhook(ArmedAnswer::errcode(errcode), count);
+    }
+
+    /// The next `count` webhook calls get `answer` verbatim.
+    pub fn arm_webhook(&self, answer: ArmedAnswer, count: u32) {
+        let mut inner = self.state().lock();
+        for _ in 0..count {
+            inner.webhooks.armed.push_back(answer.clone());
+        }
+    }
+}
+
+impl crate::Sim {
+    /// A fresh sessionWebhook into `conversation_id`, as a bot message would carry it; returns
+    /// (URL, `sessionWebhookExpiredTime`). For client tests that reply without a Stream connection.
+    pub fn open_webhook(&self, conversation_id: &str) -> (String, i64) {
+        let key = crate::ids::session_key();
+        let ttl = i64::try_from(self.config().webhook_ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_ms = now_ms().saturating_add(ttl);
+        self.state().lock().webhooks.register_session(
+            key.clone(),
+            conversation_id.to_owned(),
+            expires_ms,
+        );
+        (
+            format!("{}/robot/sendBySession?session={key}", self.base_url()),
+            expires_ms,
+        )
+    }
+
+    /// Calls that reached the sessionWebhook endpoint, armed answers included.
+    pub fn webhook_calls(&self) -> u64 {
+        self.state().lock().webhooks.calls
+    }
 }
 
 impl SimState {

@@ -38,7 +38,8 @@ fn union(sim: &Sim, user: &str) -> String {
     sim.user(user).unwrap().union_id
 }
 
-async fn new_doc(sim: &Sim, op: &str) -> String {
+/// Creates a document and returns the create answer.
+async fn create_doc(sim: &Sim, op: &str) -> Value {
     let (_, mine) = call(
         sim,
         reqwest::Method::GET,
@@ -58,7 +59,35 @@ async fn new_doc(sim: &Sim, op: &str) -> String {
     )
     .await;
     assert_eq!(status, 200, "{created}");
-    created["nodeId"].as_str().unwrap().to_owned()
+    created
+}
+
+/// A new document's `dentryUuid`, the id the node and content endpoints take.
+async fn new_doc(sim: &Sim, op: &str) -> String {
+    create_doc(sim, op).await["dentryUuid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn overwrite(sim: &Sim, op: &str, doc: &str, md: &str) -> (u16, Value) {
+    call(
+        sim,
+        reqwest::Method::POST,
+        &format!("/v1.0/doc/suites/documents/{doc}/overwriteContent?operatorId={op}"),
+        Some(json!({"content": md, "dataType": "markdown"})),
+    )
+    .await
+}
+
+async fn blocks(sim: &Sim, op: &str, doc: &str) -> (u16, Value) {
+    call(
+        sim,
+        reqwest::Method::GET,
+        &format!("/v1.0/doc/suites/documents/{doc}/blocks?operatorId={op}"),
+        None,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -225,7 +254,7 @@ async fn markdown_is_stored_as_typed_first_level_blocks() {
             "orderedList",
             "unorderedList",
             "blockquote",
-            "code"
+            "unknown"
         ]
     );
     assert_eq!(sim.doc_version(&doc), Some(1));
@@ -268,4 +297,98 @@ async fn token_failures_answer_503_then_recover() {
     assert_eq!(resp.status(), 503);
     token(&sim).await;
     assert_eq!(sim.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn create_answers_three_distinct_ids() {
+    let sim = start(fast_config()).await;
+    let created = create_doc(&sim, &union(&sim, "lisi")).await;
+    let ids: Vec<&str> = ["nodeId", "docKey", "dentryUuid"]
+        .iter()
+        .map(|k| created[*k].as_str().unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| !id.is_empty()), "{created}");
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{created}"
+    );
+    assert!(created["url"].as_str().unwrap().ends_with(ids[2]));
+}
+
+#[tokio::test]
+async fn the_create_node_id_is_doc_not_exist_on_the_content_endpoints() {
+    let sim = start(fast_config()).await;
+    let op = union(&sim, "lisi");
+    let created = create_doc(&sim, &op).await;
+    let node_id = created["nodeId"].as_str().unwrap();
+    let (status, v) = overwrite(&sim, &op, node_id, "x").await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("docNotExist")));
+    let (status, v) = call(
+        &sim,
+        reqwest::Method::POST,
+        &format!("/v1.0/doc/suites/documents/{node_id}/content?operatorId={op}"),
+        Some(json!({"content": {"type": "markdown", "content": "x"}})),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("docNotExist")));
+    let (status, v) = blocks(&sim, &op, node_id).await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("docNotExist")));
+}
+
+#[tokio::test]
+async fn the_content_endpoints_take_the_dentry_uuid_or_the_doc_key() {
+    let sim = start(fast_config()).await;
+    let op = union(&sim, "lisi");
+    let created = create_doc(&sim, &op).await;
+    for key in ["dentryUuid", "docKey"] {
+        let id = created[key].as_str().unwrap();
+        let (status, v) = overwrite(&sim, &op, id, key).await;
+        assert_eq!(status, 200, "{key}: {v}");
+        let (status, v) = blocks(&sim, &op, id).await;
+        assert_eq!(status, 200, "{key}: {v}");
+        assert_eq!(v["result"]["data"][0]["paragraph"]["text"], key);
+    }
+}
+
+#[tokio::test]
+async fn blocks_read_back_tables_as_their_size_and_code_and_images_as_unknown() {
+    let sim = start(fast_config()).await;
+    let op = union(&sim, "lisi");
+    let doc = new_doc(&sim, &op).await;
+    let md = "intro\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n\n![logo](https://e.x/l.png)";
+    assert_eq!(overwrite(&sim, &op, &doc, md).await.0, 200);
+    let (_, v) = blocks(&sim, &op, &doc).await;
+    let data = v["result"]["data"].as_array().unwrap();
+    assert_eq!(data.len(), 4);
+    assert_eq!(data[0]["paragraph"]["text"], "intro");
+    assert_eq!(data[1]["blockType"], "table");
+    assert_eq!(data[1]["table"], json!({"rowSize": 2, "colSize": 2}));
+    for unreadable in &data[2..] {
+        assert_eq!(unreadable["blockType"], "unknown");
+        let keys: Vec<&String> = unreadable.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 3, "only id, index, blockType: {unreadable}");
+    }
+}
+
+#[tokio::test]
+async fn node_times_are_minute_precise_with_millisecond_timestamps() {
+    let sim = start(fast_config()).await;
+    let op = union(&sim, "lisi");
+    let doc = new_doc(&sim, &op).await;
+    let path = format!("/v2.0/wiki/nodes/{doc}?operatorId={op}");
+    let before = call(&sim, reqwest::Method::GET, &path, None).await.1["node"].clone();
+    for key in ["modifiedTime", "createTime"] {
+        let time = before[key].as_str().unwrap();
+        // e.g. 2026-03-04T17:51Z
+        assert_eq!(time.len(), 17, "{key}: {time}");
+        assert!(
+            time.ends_with('Z') && time.as_bytes()[13] == b':',
+            "{key}: {time}"
+        );
+    }
+    assert_eq!(overwrite(&sim, &op, &doc, "changed").await.0, 200);
+    let after = call(&sim, reqwest::Method::GET, &path, None).await.1["node"].clone();
+    let ms = |n: &Value| n["modifiedTimestamp"].as_i64().unwrap();
+    assert!(ms(&after) > ms(&before), "{before} → {after}");
+    assert!(after["createTimestamp"].is_i64());
 }

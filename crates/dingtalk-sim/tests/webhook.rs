@@ -142,3 +142,51 @@ async fn unknown_session_is_refused() {
     assert_eq!(v["errcode"], 300001);
     assert_eq!(sim.stats().webhook_rejected, 1);
 }
+
+#[tokio::test]
+async fn each_documented_errcode_can_be_armed_with_dingtalks_errmsg() {
+    let sim = start(fast_config()).await;
+    let mut c = Client::connect(&sim).await;
+    let (hook, conv) = session(&sim, &mut c, InjectMessage::text_1to1("u", "U", "q")).await;
+    for errcode in dingtalk_sim::DOCUMENTED_ERRCODES {
+        sim.faults().webhook_answers(errcode, 1);
+        let (status, v) = post(&hook, &text("x")).await;
+        assert_eq!(status, 200, "{errcode}");
+        assert_eq!(
+            v,
+            json!({"errcode": errcode, "errmsg": dingtalk_sim::documented_errmsg(errcode)})
+        );
+    }
+    assert!(
+        sim.received(&conv).is_empty(),
+        "armed answers deliver nothing"
+    );
+    assert_eq!(post(&hook, &text("now")).await.1["errcode"], 0);
+    assert_eq!(sim.received(&conv).len(), 1);
+}
+
+#[tokio::test]
+async fn control_api_arms_webhook_answers_and_raw_pages() {
+    let sim = start(fast_config()).await;
+    let mut c = Client::connect(&sim).await;
+    let (hook, _) = session(&sim, &mut c, InjectMessage::text_1to1("u", "U", "q")).await;
+    let faults = format!("{}/_sim/faults", sim.base_url());
+    let arm = |body: Value| {
+        let faults = faults.clone();
+        async move {
+            let resp = http().post(faults).json(&body).send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+        }
+    };
+    arm(json!({"webhook_answer": {"errcode": 400013}})).await;
+    assert_eq!(post(&hook, &text("x")).await.1["errmsg"], "群已被解散");
+    arm(json!({"webhook_answer": {"status": 502, "body": "<html>gateway</html>", "count": 2}}))
+        .await;
+    for _ in 0..2 {
+        let resp = http().post(&hook).json(&text("x")).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 502);
+        assert_eq!(resp.text().await.unwrap(), "<html>gateway</html>");
+    }
+    assert_eq!(post(&hook, &text("x")).await.1["errcode"], 0);
+    assert_eq!(sim.webhook_calls(), 4);
+}

@@ -5,8 +5,8 @@
 //! - App not running / token refused: every request is answered with a JSON-RPC error saying so.
 //! - Exits as soon as stdin closes, or on SIGTERM / SIGINT.
 //!
-//! Overrides: `--url` / `DINGBRIDGE_MCP_URL` (endpoint), `DINGBRIDGE_TOKEN` (bearer token),
-//! `--runtime-file` / `DINGBRIDGE_RUNTIME_FILE`.
+//! Overrides: `--url` / `DINGBRIDGE_MCP_URL` (endpoint), `DINGBRIDGE_TOKEN` (bearer token, else the keychain
+//! entry the runtime file names), `--runtime-file` / `DINGBRIDGE_RUNTIME_FILE`.
 
 use std::path::PathBuf;
 
@@ -71,9 +71,17 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> std::process::ExitCode {
     let runtime_path = cli.runtime_file.unwrap_or_else(runtime_file::default_path);
-    let target = match locate(cli.url, &runtime_path) {
-        Ok(target) => target,
-        Err(problem) => return fail_safe(problem).await,
+    // Reading the token may ask the keychain (blocking D-Bus calls).
+    let located = tokio::task::spawn_blocking(move || locate(cli.url, &runtime_path)).await;
+    let target = match located {
+        Ok(Ok(target)) => target,
+        Ok(Err(problem)) => return fail_safe(problem).await,
+        Err(err) => {
+            return fail_safe(Problem::misconfigured(format!(
+                "cannot look up the MCP endpoint: {err}"
+            )))
+            .await;
+        }
     };
     if let Err(problem) = preflight(&target).await {
         return fail_safe(problem).await;

@@ -79,6 +79,10 @@ pub enum AgentError {
     /// The agent refused our credentials: a configuration problem, final until the settings change.
     #[error("[AGENT_UNAUTHORIZED] {0}")]
     Unauthorized(String),
+    /// The prompt reached the agent but its answer was cut off (the agent or DingBridge stopped mid-answer).
+    /// Final for this attempt: the chat is told and may `/retry`; the partial answer is never sent.
+    #[error("[AGENT_INTERRUPTED] the agent's answer was interrupted")]
+    Interrupted,
 }
 
 impl AgentError {
@@ -88,6 +92,7 @@ impl AgentError {
             Self::Failed(_) => "AGENT_FAILED",
             Self::Aborted => "AGENT_ABORTED",
             Self::Unauthorized(_) => "AGENT_UNAUTHORIZED",
+            Self::Interrupted => "AGENT_INTERRUPTED",
         }
     }
 }

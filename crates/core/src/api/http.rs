@@ -1,10 +1,12 @@
-//! Headless dashboard on loopback: `GET /api/status`, `GET /api/events` (SSE) and the static `ui/`.
-//! Any local web page can send requests to loopback ports, so the `Host` header must name loopback
-//! (DNS-rebinding defence) and responses carry a strict CSP.
+//! Headless dashboard on loopback: `GET /api/status`, `GET /api/events` (SSE), the settings API
+//! (`settings_routes`) and the static `ui/`, all behind the login (`auth`). Any local web page can send
+//! requests to loopback ports, so the `Host` header must name loopback (DNS-rebinding defence) and
+//! responses carry a strict CSP.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,21 +20,29 @@ use tokio::sync::broadcast::error::RecvError;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::engine::Engine;
+use super::auth::{self, DashboardAuth};
+use super::errors::ApiError;
+use super::settings_routes::{self, Host};
 use crate::mcp::http::guard::is_loopback_host;
+use crate::settings::SettingsError;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
-pub fn router(engine: Engine, ui_dir: Option<PathBuf>) -> Router {
+pub fn router(host: Host, auth: Arc<DashboardAuth>, ui_dir: Option<PathBuf>) -> Router {
     let mut router = Router::new()
         .route("/api/status", get(status))
         .route("/api/events", get(events))
-        .route("/api/settings", get(settings))
-        .with_state(engine);
+        .merge(settings_routes::routes())
+        .with_state(host);
     if let Some(dir) = ui_dir {
         router = router.fallback_service(ServeDir::new(dir));
     }
+    let login = Router::new()
+        .route("/login", get(auth::login))
+        .with_state(auth.clone());
     router
+        .merge(login)
+        .layer(middleware::from_fn_with_state(auth, auth::require_login))
         .layer(middleware::from_fn(loopback_host_only))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -50,30 +60,20 @@ pub async fn serve(
     port: u16,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %err, "dashboard server failed");
-        }
-    });
-    Ok((addr, task))
+    crate::loopback::serve("dashboard server", router, port, shutdown).await
 }
 
-async fn status(State(engine): State<Engine>) -> impl IntoResponse {
-    Json(engine.status())
+async fn status(State(host): State<Host>) -> Result<impl IntoResponse, ApiError> {
+    let engine = host.engine().ok_or(SettingsError::Starting)?;
+    Ok(Json(engine.status()))
 }
 
-async fn settings(State(engine): State<Engine>) -> impl IntoResponse {
-    Json(engine.settings_view())
-}
-
+/// Live events of the engine running now. When a save restarts the engine, this stream ends and the
+/// browser's `EventSource` reconnects to the new one.
 async fn events(
-    State(engine): State<Engine>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    State(host): State<Host>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let engine = host.engine().ok_or(SettingsError::Starting)?;
     let mut receiver = engine.subscribe();
     let stream = async_stream(move |yield_event| async move {
         loop {
@@ -90,7 +90,7 @@ async fn events(
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// A tiny generator: `body` pushes items through `yield_event`, which reports whether the client is still there.

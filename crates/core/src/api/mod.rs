@@ -1,6 +1,12 @@
-//! The control surface the UI uses: a status snapshot, the live event stream, and (headless) the HTTP routes
-//! that serve both plus the static dashboard.
+//! The control surface the UI uses: a status snapshot, the live event stream, the settings API and (headless)
+//! the HTTP routes that serve them plus the static dashboard, behind the dashboard login.
 
+pub mod auth;
+pub mod errors;
+pub mod host;
 pub mod http;
-pub mod settings;
+pub mod settings_routes;
 pub mod status;
+
+pub use auth::DashboardAuth;
+pub use host::DashboardHost;

@@ -20,7 +20,7 @@ pub struct CardSettings {
     pub template_id: String,
     /// The template's streaming markdown variable.
     pub streaming_key: String,
-    /// Minimum spacing of streaming updates (latest text wins).
+    /// Steady spacing of streaming updates (latest text wins; the first ones go sooner).
     pub min_interval_ms: u64,
     /// Content above this many bytes is not put in the card (DingTalk advises ≤ 3 KB).
     pub safe_bytes: usize,
@@ -33,7 +33,7 @@ impl Default for CardSettings {
         Self {
             template_id: String::new(),
             streaming_key: "content".into(),
-            min_interval_ms: 500,
+            min_interval_ms: 1_500,
             safe_bytes: 3_000,
             cooldown_secs: 30 * 60,
         }
@@ -74,7 +74,11 @@ impl CardReplies {
     pub fn degrade(&self, err: &CardError) {
         tracing::warn!(code = err.code(), error = %err, cooldown_s = self.settings.cooldown_secs, "card failed; using markdown for a while");
         if let Ok(mut until) = self.degraded_until.lock() {
-            *until = Some(Instant::now() + Duration::from_secs(self.settings.cooldown_secs));
+            // A configured cool-down too large for the clock means "for as long as this process runs".
+            *until = Instant::now().checked_add(Duration::from_secs(self.settings.cooldown_secs));
+            if until.is_none() {
+                *until = Instant::now().checked_add(Duration::from_secs(86_400 * 365));
+            }
         }
     }
 
@@ -96,6 +100,7 @@ impl CardReplies {
             key: self.settings.streaming_key.clone(),
             min_interval: Duration::from_millis(self.settings.min_interval_ms.max(50)),
             safe_bytes: self.settings.safe_bytes,
+            ..StreamerConfig::default()
         };
         match CardStreamer::create(
             client,

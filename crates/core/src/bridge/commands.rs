@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use super::permissions::PermissionBroker;
+use super::processor::INTERRUPTED;
 use super::queues::ConversationQueues;
 use crate::agent::AgentBackend;
 use crate::metrics::Metrics;
 use crate::quota::QuotaMeter;
+use crate::store::{InboxState, Store};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatCommand {
@@ -15,12 +17,16 @@ pub enum ChatCommand {
     Stop,
     Status,
     Help,
-    Allow,
-    Deny,
+    /// `/allow [id]`: the oldest open permission ask, or the one with this id.
+    Allow(Option<String>),
+    /// `/deny [id]`.
+    Deny(Option<String>),
     /// `/answer <text>`: the answer to the agent's pending question.
     Answer(String),
     /// `/skip`: dismiss the agent's pending question.
     Skip,
+    /// `/retry`: ask the agent again for the chat's newest interrupted answer.
+    Retry,
     Unknown(String),
 }
 
@@ -38,10 +44,11 @@ pub fn parse(text: &str) -> Option<ChatCommand> {
         "stop" | "abort" => ChatCommand::Stop,
         "status" => ChatCommand::Status,
         "help" | "?" => ChatCommand::Help,
-        "allow" | "yes" => ChatCommand::Allow,
-        "deny" | "no" => ChatCommand::Deny,
+        "allow" | "yes" => ChatCommand::Allow(text.split_whitespace().nth(1).map(str::to_owned)),
+        "deny" | "no" => ChatCommand::Deny(text.split_whitespace().nth(1).map(str::to_owned)),
         "answer" => ChatCommand::Answer(text.trim_start()[word.len()..].trim().to_owned()),
         "skip" => ChatCommand::Skip,
+        "retry" => ChatCommand::Retry,
         _ => ChatCommand::Unknown(word.to_owned()),
     })
 }
@@ -50,8 +57,9 @@ pub const HELP: &str = "**DingBridge commands**\n\n\
 - `/new` — start a fresh agent session for this chat\n\
 - `/stop` — stop the answer that is running now\n\
 - `/status` — bridge and agent state\n\
-- `/allow` / `/deny` — answer the agent's permission request\n\
+- `/allow` / `/deny` — answer the agent's oldest open permission request (`/allow <id>` for a given one)\n\
 - `/answer <text>` / `/skip` — answer or dismiss the agent's question\n\
+- `/retry` — ask again when an answer was interrupted\n\
 - `/help` — this list\n\n\
 Anything else is sent to the agent.";
 
@@ -61,6 +69,7 @@ pub struct Commands {
     pub queues: ConversationQueues,
     pub metrics: Arc<Metrics>,
     pub quota: Arc<QuotaMeter>,
+    pub store: Store,
 }
 
 impl Commands {
@@ -78,13 +87,32 @@ impl Commands {
                 Ok(false) => "Nothing is running in this chat.".into(),
                 Err(err) => format!("Could not stop the agent: {err}"),
             },
-            ChatCommand::Allow | ChatCommand::Deny => {
-                let allow = *command == ChatCommand::Allow;
-                match self.permissions.answer(conversation_id, allow).await {
-                    Ok(Some(_)) if allow => "Allowed. The agent continues.".into(),
-                    Ok(Some(_)) => "Denied. The agent was told not to do it.".into(),
-                    Ok(None) => "There is no pending permission request in this chat.".into(),
-                    Err(err) => format!("Could not answer the agent: {err}"),
+            ChatCommand::Allow(id) | ChatCommand::Deny(id) => {
+                let allow = matches!(command, ChatCommand::Allow(_));
+                let answer = self
+                    .permissions
+                    .answer(conversation_id, id.as_deref(), allow)
+                    .await;
+                let left = self.permissions.open_asks(conversation_id);
+                let more = if left > 0 {
+                    format!(" {left} more request(s) still open.")
+                } else {
+                    String::new()
+                };
+                match (answer, id) {
+                    (Ok(Some(id)), _) if allow => {
+                        format!("Allowed `{id}`. The agent continues.{more}")
+                    }
+                    (Ok(Some(id)), _) => {
+                        format!("Denied `{id}`. The agent was told not to do it.{more}")
+                    }
+                    (Ok(None), Some(id)) => {
+                        format!("There is no open permission request `{id}` in this chat.")
+                    }
+                    (Ok(None), None) => {
+                        "There is no pending permission request in this chat.".into()
+                    }
+                    (Err(err), _) => format!("Could not answer the agent: {err}"),
                 }
             }
             ChatCommand::Answer(text) if text.is_empty() => "Usage: `/answer <your answer>`".into(),
@@ -106,7 +134,30 @@ impl Commands {
                 }
             }
             ChatCommand::Status => self.status(conversation_id).await,
+            ChatCommand::Retry => match self.retry(conversation_id).await {
+                Ok(true) => "Asking the agent again.".into(),
+                Ok(false) => "There is no interrupted answer to retry in this chat.".into(),
+                Err(err) => format!("Could not retry: {err}"),
+            },
         }
+    }
+
+    /// Queues the newest interrupted message again, as a fresh prompt (its agent-turn record is dropped
+    /// first, so the replay prompts instead of finding the interrupted answer again).
+    async fn retry(&self, conversation_id: &str) -> Result<bool, crate::store::StoreError> {
+        let Some(item) = self
+            .store
+            .latest_failed_with(conversation_id, INTERRUPTED)
+            .await?
+        else {
+            return Ok(false);
+        };
+        self.store.forget_agent_turn(&item.message.msg_id).await?;
+        self.store
+            .set_state(&item.message.msg_id, InboxState::Queued, None)
+            .await?;
+        self.queues.enqueue(item);
+        Ok(true)
     }
 
     async fn status(&self, conversation_id: &str) -> String {
@@ -163,7 +214,11 @@ mod tests {
     fn commands_are_recognised_case_insensitively() {
         assert_eq!(parse("/NEW"), Some(ChatCommand::New));
         assert_eq!(parse("  /stop now"), Some(ChatCommand::Stop));
-        assert_eq!(parse("/allow"), Some(ChatCommand::Allow));
+        assert_eq!(parse("/allow"), Some(ChatCommand::Allow(None)));
+        assert_eq!(
+            parse("/deny per_2"),
+            Some(ChatCommand::Deny(Some("per_2".into())))
+        );
     }
 
     #[test]

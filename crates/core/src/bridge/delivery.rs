@@ -78,9 +78,9 @@ impl Deliver for RouteDelivery {
                 channel: "webhook",
                 bytes,
             }),
-            // Throttling and network trouble: retry the same way later.
-            Err(err) if err.is_transient() => Err(err),
-            // Expired, unknown or refused webhook: the OpenAPI path may still work.
+            // Throttling and network trouble: retry later; dissolved group, refused content: fail.
+            Err(err) if !err.falls_back_to_openapi() => Err(err),
+            // Expired, unknown, refused or failing webhook: the OpenAPI path may still work.
             Err(err) => {
                 tracing::info!(
                     code = err.code(),

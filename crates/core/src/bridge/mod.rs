@@ -13,6 +13,7 @@ mod intake;
 mod outbox;
 mod pacer;
 mod permissions;
+mod persist;
 mod processor;
 mod queues;
 mod replies;

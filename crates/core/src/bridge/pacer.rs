@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
-use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
+
+use crate::dingtalk::openapi::AppRate;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -54,10 +55,10 @@ impl PacingSettings {
 }
 
 type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
-type DirectLimiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
 pub struct Pacer {
-    app: DirectLimiter,
+    /// Shared with the AI card and Docs clients (`app_rate`): one app-wide budget.
+    app: AppRate,
     conversations: KeyedLimiter,
     conversation_spacing: Duration,
 }
@@ -72,7 +73,7 @@ fn quota(spacing: Duration) -> Quota {
 impl Pacer {
     pub fn new(settings: &PacingSettings) -> Self {
         Self {
-            app: RateLimiter::direct(quota(settings.app_spacing())),
+            app: AppRate::with_spacing(settings.app_spacing()),
             conversations: RateLimiter::keyed(quota(settings.conversation_spacing())),
             conversation_spacing: settings.conversation_spacing(),
         }
@@ -88,6 +89,11 @@ impl Pacer {
 
     pub fn conversation_spacing(&self) -> Duration {
         self.conversation_spacing
+    }
+
+    /// The app-wide rate, for other OpenAPI callers (`OpenApiClient::with_pacing`).
+    pub fn app_rate(&self) -> AppRate {
+        self.app.clone()
     }
 
     /// Forgets idle conversations' limiter state.

@@ -1,20 +1,59 @@
 //! Permission asks and questions from the agent, relayed to the chat and answered with `/allow` / `/deny`
-//! or `/answer …` / `/skip`. An ask nobody answers within the timeout is denied (a coding agent must never
-//! act on silence) and an unanswered question is dismissed, so a turn never hangs on the chat.
+//! or `/answer …` / `/skip`.
+//!
+//! Invariants: every open ask of a chat is kept, oldest first, until it is answered or times out; nothing
+//! overwrites another. `/allow` with no id answers the oldest, `/allow <id>` that one. An ask nobody answers
+//! within the timeout is denied (a coding agent must never act on silence) and an unanswered question is
+//! dismissed; each timeout settles exactly its own ask, so a turn never hangs on the chat.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::agent::{AgentBackend, AgentError};
 
-struct PendingAsk {
-    id: String,
+/// Open asks (or questions) per conversation, oldest first.
+#[derive(Default)]
+struct OpenAsks(Mutex<HashMap<String, VecDeque<String>>>);
+
+impl OpenAsks {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, VecDeque<String>>> {
+        // The map holds plain ids; a panic elsewhere cannot leave it half-updated.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, conversation_id: &str, id: &str) {
+        let mut asks = self.lock();
+        let open = asks.entry(conversation_id.to_owned()).or_default();
+        // OpenCode may repeat an event after a reconnect: one ask is one entry.
+        if !open.iter().any(|known| known == id) {
+            open.push_back(id.to_owned());
+        }
+    }
+
+    /// Removes and returns `id` (or the oldest when `None`) if it is open.
+    fn take(&self, conversation_id: &str, id: Option<&str>) -> Option<String> {
+        let mut asks = self.lock();
+        let open = asks.get_mut(conversation_id)?;
+        let index = match id {
+            Some(id) => open.iter().position(|known| known == id)?,
+            None => 0,
+        };
+        let taken = open.remove(index);
+        if open.is_empty() {
+            asks.remove(conversation_id);
+        }
+        taken
+    }
+
+    fn count(&self, conversation_id: &str) -> usize {
+        self.lock().get(conversation_id).map_or(0, VecDeque::len)
+    }
 }
 
 pub struct PermissionBroker {
-    pending: Mutex<HashMap<String, PendingAsk>>,
-    questions: Mutex<HashMap<String, PendingAsk>>,
+    pending: OpenAsks,
+    questions: OpenAsks,
     agent: Arc<dyn AgentBackend>,
     timeout: Duration,
 }
@@ -22,8 +61,8 @@ pub struct PermissionBroker {
 impl PermissionBroker {
     pub fn new(agent: Arc<dyn AgentBackend>, timeout: Duration) -> Arc<Self> {
         Arc::new(Self {
-            pending: Mutex::new(HashMap::new()),
-            questions: Mutex::new(HashMap::new()),
+            pending: OpenAsks::default(),
+            questions: OpenAsks::default(),
             agent,
             timeout,
         })
@@ -33,21 +72,14 @@ impl PermissionBroker {
         self.timeout
     }
 
-    /// Remembers the ask and arms its deny-on-timeout.
+    /// Remembers the ask (after any already open) and arms its own deny-on-timeout.
     pub fn ask(self: &Arc<Self>, conversation_id: &str, permission_id: &str) {
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.insert(
-                conversation_id.to_owned(),
-                PendingAsk {
-                    id: permission_id.to_owned(),
-                },
-            );
-        }
+        self.pending.push(conversation_id, permission_id);
         let broker = self.clone();
         let (conversation, id) = (conversation_id.to_owned(), permission_id.to_owned());
         tokio::spawn(async move {
             tokio::time::sleep(broker.timeout).await;
-            if broker.take_if(&conversation, Some(&id)).is_some() {
+            if broker.pending.take(&conversation, Some(&id)).is_some() {
                 tracing::info!(
                     conversation,
                     permission = id,
@@ -64,13 +96,15 @@ impl PermissionBroker {
         });
     }
 
-    /// Answers the conversation's pending ask. `Ok(None)` when nothing is pending.
+    /// Answers the ask `id`, or the conversation's oldest open ask when `id` is `None`.
+    /// `Ok(None)` when no such ask is open.
     pub async fn answer(
         &self,
         conversation_id: &str,
+        id: Option<&str>,
         allow: bool,
     ) -> Result<Option<String>, AgentError> {
-        let Some(id) = self.take_if(conversation_id, None) else {
+        let Some(id) = self.pending.take(conversation_id, id) else {
             return Ok(None);
         };
         self.agent
@@ -81,19 +115,12 @@ impl PermissionBroker {
 
     /// Remembers a question and arms its dismissal on timeout.
     pub fn ask_question(self: &Arc<Self>, conversation_id: &str, question_id: &str) {
-        if let Ok(mut questions) = self.questions.lock() {
-            questions.insert(
-                conversation_id.to_owned(),
-                PendingAsk {
-                    id: question_id.to_owned(),
-                },
-            );
-        }
+        self.questions.push(conversation_id, question_id);
         let broker = self.clone();
         let (conversation, id) = (conversation_id.to_owned(), question_id.to_owned());
         tokio::spawn(async move {
             tokio::time::sleep(broker.timeout).await;
-            if broker.take_question(&conversation, Some(&id)).is_some()
+            if broker.questions.take(&conversation, Some(&id)).is_some()
                 && let Err(err) = broker
                     .agent
                     .reply_to_question(&conversation, &id, None)
@@ -104,13 +131,13 @@ impl PermissionBroker {
         });
     }
 
-    /// Answers (or with `None` dismisses) the conversation's pending question. `Ok(None)`: none pending.
+    /// Answers (or with `None` dismisses) the conversation's oldest open question. `Ok(None)`: none open.
     pub async fn answer_question(
         &self,
         conversation_id: &str,
         answer: Option<String>,
     ) -> Result<Option<String>, AgentError> {
-        let Some(id) = self.take_question(conversation_id, None) else {
+        let Some(id) = self.questions.take(conversation_id, None) else {
             return Ok(None);
         };
         self.agent
@@ -119,28 +146,12 @@ impl PermissionBroker {
         Ok(Some(id))
     }
 
-    fn take_question(&self, conversation_id: &str, id: Option<&str>) -> Option<String> {
-        let mut questions = self.questions.lock().ok()?;
-        match (questions.get(conversation_id), id) {
-            (Some(ask), Some(id)) if ask.id != id => None,
-            (Some(_), _) => questions.remove(conversation_id).map(|ask| ask.id),
-            (None, _) => None,
-        }
-    }
-
     pub fn is_pending(&self, conversation_id: &str) -> bool {
-        self.pending
-            .lock()
-            .map(|p| p.contains_key(conversation_id))
-            .unwrap_or(false)
+        self.pending.count(conversation_id) > 0
     }
 
-    fn take_if(&self, conversation_id: &str, id: Option<&str>) -> Option<String> {
-        let mut pending = self.pending.lock().ok()?;
-        match (pending.get(conversation_id), id) {
-            (Some(ask), Some(id)) if ask.id != id => None,
-            (Some(_), _) => pending.remove(conversation_id).map(|ask| ask.id),
-            (None, _) => None,
-        }
+    /// How many permission asks are open in the conversation.
+    pub fn open_asks(&self, conversation_id: &str) -> usize {
+        self.pending.count(conversation_id)
     }
 }

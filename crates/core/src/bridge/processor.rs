@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cards::CardReplies;
 use super::permissions::PermissionBroker;
+use super::persist;
 use super::queues::ItemProcessor;
 use super::replies::{MessageFormat, Replies};
 use crate::agent::{AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate};
@@ -20,6 +21,16 @@ use crate::dingtalk::cards::{CardError, CardStreamer};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
 use crate::store::{InboxItem, InboxState, Route, Store};
+
+/// How long shutdown waits for the agent to confirm an abort.
+const SHUTDOWN_ABORT_WAIT: Duration = Duration::from_secs(3);
+
+/// What the chat is told when the agent's answer was cut off.
+pub const INTERRUPTED_NOTE: &str = "⚠️ The answer to this message was interrupted (the agent stopped mid-answer), \
+so nothing of it is sent. Reply `/retry` to ask again.";
+
+/// The inbox error that marks a message `/retry` can run again.
+pub const INTERRUPTED: &str = "interrupted";
 
 pub struct ReplyProcessor {
     pub agent: Arc<dyn AgentBackend>,
@@ -79,11 +90,25 @@ impl ReplyProcessor {
                     permissions: self.permissions.clone(),
                     route: route.clone(),
                     msg_id: message.msg_id.clone(),
+                    events: self.events.clone(),
                 },
             ));
+            let respond = self
+                .agent
+                .respond(AgentRequest::from_message(message), updates);
+            tokio::pin!(respond);
             let result = tokio::select! {
-                _ = cancel.cancelled() => None,
-                result = self.agent.respond(AgentRequest::from_message(message), updates) => Some(result),
+                _ = cancel.cancelled() => {
+                    // Shutdown gave up waiting: stop the agent's turn too (while `respond` still knows it),
+                    // so nothing runs on unobserved. The next start finds the turn in the agent's record.
+                    match tokio::time::timeout(SHUTDOWN_ABORT_WAIT, self.agent.abort(&message.conversation_id)).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(err)) => tracing::warn!(code = err.code(), error = %err, "cannot abort the agent turn at shutdown"),
+                        Err(_) => tracing::warn!("the agent did not confirm the abort at shutdown"),
+                    }
+                    None
+                }
+                result = &mut respond => Some(result),
             };
             // The sender was moved into `respond`; the relay ends once it is dropped.
             let card = relay.await.ok().flatten();
@@ -112,12 +137,20 @@ impl ReplyProcessor {
                         conversation_id: message.conversation_id.clone(),
                         error: reason.clone(),
                     });
-                    let _ = self
+                    // Only bookkeeping (attempts, last error): the item is `queued` either way.
+                    if let Err(err) = self
                         .store
                         .set_state(&message.msg_id, InboxState::Queued, Some(reason.clone()))
-                        .await;
+                        .await
+                    {
+                        tracing::warn!(code = err.code(), error = %err, msg_id = message.msg_id, "cannot record the agent's unavailability");
+                    }
                     if !told_unavailable {
                         told_unavailable = true;
+                        self.events.publish(Event::AgentUnreachable {
+                            conversation_id: message.conversation_id.clone(),
+                            reason: reason.clone(),
+                        });
                         let notice = format!(
                             "⏳ The agent is not reachable right now ({reason}). Your message is kept and will be answered as soon as it is back."
                         );
@@ -152,6 +185,33 @@ impl ReplyProcessor {
 
 #[async_trait]
 impl ItemProcessor for ReplyProcessor {
+    async fn panicked(&self, item: InboxItem, panic: String, cancel: CancellationToken) {
+        let message = &item.message;
+        self.metrics.agent_failed.inc();
+        self.events.publish(Event::AgentFailed {
+            msg_id: message.msg_id.clone(),
+            conversation_id: message.conversation_id.clone(),
+            error: format!("internal error: {panic}"),
+        });
+        let route = Route::from_message(message);
+        let note = "⚠️ DingBridge hit an internal error while answering this message, so it was not \
+                    answered. Please send it again; the error is in DingBridge's log.";
+        let source = format!("{}#panic", message.msg_id);
+        persist::until_stored("the failure note", &message.msg_id, &cancel, || {
+            self.replies
+                .send(&route, note, MessageFormat::Markdown, source.clone(), false)
+        })
+        .await;
+        persist::until_stored("the message's state", &message.msg_id, &cancel, || {
+            self.store.set_state(
+                &message.msg_id,
+                InboxState::Failed,
+                Some(format!("internal error: {panic}")),
+            )
+        })
+        .await;
+    }
+
     async fn process(&self, item: InboxItem, cancel: CancellationToken) {
         let message = &item.message;
         let route = Route::from_message(message);
@@ -175,6 +235,13 @@ impl ItemProcessor for ReplyProcessor {
                 }
                 (String::new(), false)
             }
+            TurnOutcome::Failed(AgentError::Interrupted, card) => {
+                if let Some(card) = card {
+                    self.cards.fail(card, "Interrupted.").await;
+                }
+                self.settle_interrupted(&item, &route, &cancel).await;
+                return;
+            }
             TurnOutcome::Failed(err, card) => {
                 let note = format!("⚠️ The agent could not answer: {err}");
                 let shown_in_card = match card {
@@ -190,30 +257,62 @@ impl ItemProcessor for ReplyProcessor {
         };
         if text.is_empty() {
             // Stopped with /stop: the command already answered; just settle the message.
-            let _ = self
-                .store
-                .set_state(&message.msg_id, InboxState::Done, None)
-                .await;
+            persist::until_stored("the message's state", &message.msg_id, &cancel, || {
+                self.store
+                    .set_state(&message.msg_id, InboxState::Done, None)
+            })
+            .await;
             return;
         }
-        if let Err(err) = self
-            .replies
-            .send(
+        // The answer is in memory only: keep trying to store it rather than lose it (and re-run the turn).
+        let queued = persist::until_stored("the reply", &message.msg_id, &cancel, || {
+            self.replies.send(
                 &route,
                 &text,
                 MessageFormat::Markdown,
                 message.msg_id.clone(),
                 true,
             )
-            .await
-        {
-            tracing::error!(code = err.code(), error = %err, msg_id = message.msg_id, "cannot queue the reply");
-        } else if !ok {
+        })
+        .await;
+        if queued.is_some() && !ok {
             tracing::warn!(
                 msg_id = message.msg_id,
                 "agent turn failed; the user was told"
             );
         }
+    }
+}
+
+impl ReplyProcessor {
+    /// Tells the chat once (the note's source id makes a replay a no-op) and leaves the message `failed`
+    /// with [`INTERRUPTED`], where `/retry` finds it.
+    async fn settle_interrupted(
+        &self,
+        item: &InboxItem,
+        route: &Route,
+        cancel: &CancellationToken,
+    ) {
+        let msg_id = &item.message.msg_id;
+        let source = format!("{msg_id}#interrupted");
+        let noted = persist::until_stored("the interrupted note", msg_id, cancel, || {
+            self.replies.send(
+                route,
+                INTERRUPTED_NOTE,
+                MessageFormat::Markdown,
+                source.clone(),
+                false,
+            )
+        })
+        .await;
+        if noted.is_none() {
+            return;
+        }
+        persist::until_stored("the message's state", msg_id, cancel, || {
+            self.store
+                .set_state(msg_id, InboxState::Failed, Some(INTERRUPTED.to_owned()))
+        })
+        .await;
     }
 }
 
@@ -223,6 +322,7 @@ struct Relay {
     permissions: Arc<PermissionBroker>,
     route: Route,
     msg_id: String,
+    events: EventBus,
 }
 
 /// Relays a turn's progress while it runs: text into the AI card (created on the first text), permission
@@ -237,6 +337,7 @@ async fn relay_updates(
         permissions,
         route,
         msg_id,
+        events,
     } = relay;
     let mut card: Option<CardStreamer> = None;
     let mut card_tried = false;
@@ -265,11 +366,17 @@ async fn relay_updates(
             }
             AgentUpdate::PermissionAsked { id, summary } => {
                 permissions.ask(&route.conversation_id, &id);
+                events.publish(Event::PermissionRequested {
+                    conversation_id: route.conversation_id.clone(),
+                    permission_id: id.clone(),
+                    summary: summary.clone(),
+                });
                 let minutes = permissions.timeout().as_secs().div_ceil(60);
                 (
                     format!(
-                        "🔐 **The agent asks for permission**\n\n{summary}\n\n\
-                         Reply `/allow` or `/deny` (denied automatically after {minutes} min)."
+                        "🔐 **The agent asks for permission** (`{id}`)\n\n{summary}\n\n\
+                         Reply `/allow {id}` or `/deny {id}`; a bare `/allow` or `/deny` answers the \
+                         oldest open request. Denied automatically after {minutes} min."
                     ),
                     format!("{msg_id}#permission-{id}"),
                 )

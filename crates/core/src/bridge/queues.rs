@@ -1,11 +1,17 @@
 //! Per-conversation FIFO queues with a global limit on concurrent agent turns. Each conversation with work
 //! has exactly one worker task, so its messages are handled strictly in order, while a slow conversation only
 //! ever holds one of the global permits and never stalls the others.
+//!
+//! A panic while processing one item is caught at the worker: that item is failed visibly
+//! ([`ItemProcessor::panicked`]), its permit and counters are released, and the conversation goes on.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::panic::AssertUnwindSafe;
+
 use async_trait::async_trait;
+use futures_util::FutureExt;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +24,9 @@ pub trait ItemProcessor: Send + Sync + 'static {
     /// Handles one message to completion (including its own retries). Returning ends the item's turn.
     /// `abort` fires only when shutdown gave up waiting; the item must then stay `queued` for replay.
     async fn process(&self, item: InboxItem, cancel: CancellationToken);
+
+    /// `process` panicked on `item` (a bug): settle it visibly so the conversation can go on.
+    async fn panicked(&self, _item: InboxItem, _panic: String, _cancel: CancellationToken) {}
 }
 
 #[derive(Default)]
@@ -191,7 +200,20 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
             depth,
             total,
         });
-        inner.processor.process(item, inner.abort.clone()).await;
+        let process = inner.processor.process(item.clone(), inner.abort.clone());
+        if let Err(panic) = AssertUnwindSafe(process).catch_unwind().await {
+            let panic = panic_text(panic.as_ref());
+            tracing::error!(
+                msg_id = item.message.msg_id,
+                conversation,
+                panic,
+                "processing a message panicked; failing it and going on"
+            );
+            let settle = inner.processor.panicked(item, panic, inner.abort.clone());
+            if AssertUnwindSafe(settle).catch_unwind().await.is_err() {
+                tracing::error!(conversation, "settling a panicked message panicked too");
+            }
+        }
         drop(permit);
         let mut state = lock(&inner.state);
         state.in_flight -= 1;
@@ -199,4 +221,12 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
             inner.idle.notify_waiters();
         }
     }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }

@@ -18,6 +18,13 @@ pub enum ConfigError {
         "[CONFIG_SECRET] settings file {path} contains `{key}`: secrets belong in the keychain or env, not the file"
     )]
     SecretInFile { path: PathBuf, key: String },
+    #[error("[CONFIG_RANGE] settings file {path}: `{key}` = {value} is out of range; use {range}")]
+    OutOfRange {
+        path: PathBuf,
+        key: &'static str,
+        value: String,
+        range: &'static str,
+    },
 }
 
 impl ConfigError {
@@ -26,6 +33,7 @@ impl ConfigError {
             Self::Io { .. } => "CONFIG_IO",
             Self::Parse { .. } => "CONFIG_PARSE",
             Self::SecretInFile { .. } => "CONFIG_SECRET",
+            Self::OutOfRange { .. } => "CONFIG_RANGE",
         }
     }
 }
@@ -44,6 +52,15 @@ pub struct Config {
     pub mcp: McpSettings,
     pub cards: crate::bridge::CardSettings,
     pub docs: DocsSettings,
+    pub ui: UiSettings,
+}
+
+/// How the desktop app, the dashboard, the tray and notifications speak to the user.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiSettings {
+    /// `"en"` or `"zh-CN"`; `None` follows the OS (or browser) locale.
+    pub language: Option<String>,
 }
 
 /// Who may talk to the agent. Empty lists refuse everyone (and say how to configure them).
@@ -95,6 +112,18 @@ pub struct DingTalkSettings {
     pub oapi_base: String,
     /// AppKey. Not secret, but may also come from `DINGTALK_CLIENT_ID`.
     pub client_id: Option<String>,
+    /// The robot's code for OpenAPI robot sends and cards; `None` uses the AppKey (true for an app's own robot).
+    pub robot_code: Option<String>,
+}
+
+impl DingTalkSettings {
+    /// The robot code to send with: the configured one, else the AppKey.
+    pub fn robot_code_or<'a>(&'a self, client_id: &'a str) -> &'a str {
+        self.robot_code
+            .as_deref()
+            .filter(|code| !code.trim().is_empty())
+            .unwrap_or(client_id)
+    }
 }
 
 impl Default for DingTalkSettings {
@@ -103,6 +132,7 @@ impl Default for DingTalkSettings {
             api_base: "https://api.dingtalk.com".into(),
             oapi_base: "https://oapi.dingtalk.com".into(),
             client_id: None,
+            robot_code: None,
         }
     }
 }
@@ -257,10 +287,162 @@ impl Config {
                 key,
             });
         }
-        toml::from_str(text).map_err(|err| ConfigError::Parse {
+        let config: Self = toml::from_str(text).map_err(|err| ConfigError::Parse {
             path: path.to_path_buf(),
             message: err.message().to_string(),
-        })
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Every number the engine multiplies, adds to a clock or sizes a buffer with is checked here, at load,
+    /// so a typo gets a clear error naming the key instead of an overflow (or a silent clamp) much later.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        fn check<T: PartialOrd + std::fmt::Display + Copy>(
+            path: &Path,
+            key: &'static str,
+            value: T,
+            min: T,
+            max: T,
+            range: &'static str,
+        ) -> Result<(), ConfigError> {
+            if value < min || value > max {
+                return Err(ConfigError::OutOfRange {
+                    path: path.to_path_buf(),
+                    key,
+                    value: value.to_string(),
+                    range,
+                });
+            }
+            Ok(())
+        }
+        const HOUR_MS: u64 = 3_600_000;
+        let s = &self.stream;
+        check(
+            path,
+            "stream.backoff_initial_ms",
+            s.backoff_initial_ms,
+            1,
+            600_000,
+            "1 ..= 600000 (10 min)",
+        )?;
+        check(
+            path,
+            "stream.backoff_max_ms",
+            s.backoff_max_ms,
+            s.backoff_initial_ms,
+            HOUR_MS,
+            "backoff_initial_ms ..= 3600000 (1 h)",
+        )?;
+        check(
+            path,
+            "stream.watchdog_idle_ms",
+            s.watchdog_idle_ms,
+            100,
+            HOUR_MS,
+            "100 ..= 3600000 (1 h)",
+        )?;
+        check(
+            path,
+            "stream.open_timeout_ms",
+            s.open_timeout_ms,
+            100,
+            600_000,
+            "100 ..= 600000 (10 min)",
+        )?;
+        let b = &self.bridge;
+        check(
+            path,
+            "bridge.max_concurrent_turns",
+            b.max_concurrent_turns,
+            1,
+            1_024,
+            "1 ..= 1024",
+        )?;
+        check(
+            path,
+            "bridge.retry_delay_ms",
+            b.retry_delay_ms,
+            1,
+            HOUR_MS,
+            "1 ..= 3600000 (1 h)",
+        )?;
+        check(
+            path,
+            "bridge.inbox_retention_hours",
+            b.inbox_retention_hours,
+            1,
+            87_600,
+            "1 ..= 87600 (10 years)",
+        )?;
+        let a = &self.agent;
+        check(
+            path,
+            "agent.permission_timeout_secs",
+            a.permission_timeout_secs,
+            1,
+            86_400,
+            "1 ..= 86400 (1 day)",
+        )?;
+        check(
+            path,
+            "agent.chunk_chars",
+            a.chunk_chars,
+            100,
+            15_000,
+            "100 ..= 15000",
+        )?;
+        let p = &self.pacing;
+        check(
+            path,
+            "pacing.app_per_second",
+            p.app_per_second,
+            1,
+            100_000,
+            "1 ..= 100000",
+        )?;
+        check(
+            path,
+            "pacing.per_conversation",
+            p.per_conversation,
+            1,
+            100_000,
+            "1 ..= 100000",
+        )?;
+        check(
+            path,
+            "pacing.conversation_window_ms",
+            p.conversation_window_ms,
+            1,
+            HOUR_MS,
+            "1 ..= 3600000 (1 h)",
+        )?;
+        check(
+            path,
+            "pacing.safety_margin_percent",
+            p.safety_margin_percent,
+            0,
+            100,
+            "0 ..= 100",
+        )?;
+        let c = &self.cards;
+        check(
+            path,
+            "cards.min_interval_ms",
+            c.min_interval_ms,
+            0,
+            60_000,
+            "0 ..= 60000 (1 min)",
+        )?;
+        check(
+            path,
+            "cards.cooldown_secs",
+            c.cooldown_secs,
+            0,
+            86_400,
+            "0 ..= 86400 (1 day)",
+        )?;
+        Ok(())
     }
 
     /// Applies `DINGTALK_CLIENT_ID`, `DINGBRIDGE_API_BASE`, `DINGBRIDGE_OAPI_BASE` from the environment.
@@ -284,9 +466,14 @@ impl Config {
     }
 }
 
+/// Whether a key name is one that must never be written to the settings file.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.contains(&key)
+}
+
 fn find_secret_key(table: &toml::Table) -> Option<String> {
     for (key, value) in table {
-        if SECRET_KEYS.contains(&key.as_str()) {
+        if is_secret_key(key) {
             return Some(key.clone());
         }
         if let toml::Value::Table(inner) = value
@@ -332,6 +519,32 @@ mod tests {
         assert_eq!(config.mcp.port, 8766);
         assert_eq!(config.agent.backend, "opencode");
         assert_eq!(config.pacing.per_conversation, 20);
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused_at_load_naming_the_key() {
+        for (text, key) in [
+            (
+                "[bridge]\ninbox_retention_hours = 18446744073709551615\n",
+                "bridge.inbox_retention_hours",
+            ),
+            (
+                "[cards]\ncooldown_secs = 18446744073709551615\n",
+                "cards.cooldown_secs",
+            ),
+            (
+                "[stream]\nbackoff_initial_ms = 0\n",
+                "stream.backoff_initial_ms",
+            ),
+            (
+                "[agent]\npermission_timeout_secs = 0\n",
+                "agent.permission_timeout_secs",
+            ),
+        ] {
+            let err = Config::parse(text, Path::new("x.toml")).unwrap_err();
+            assert_eq!(err.code(), "CONFIG_RANGE", "{text}");
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 
     #[test]

@@ -25,3 +25,20 @@ pub fn default_data_dir() -> PathBuf {
 fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("dev", "dingbridge", "dingbridge")
 }
+
+/// Creates `path` empty with mode 0600 on Unix if it does not exist yet, so a file another library then
+/// opens (SQLite, whose -wal/-shm copy the database's mode) is private from its first byte.
+pub fn precreate_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
+}

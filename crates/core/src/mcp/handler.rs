@@ -15,6 +15,7 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::arguments;
 use super::availability::is_available;
 use super::backend::McpBackend;
 use super::error::{ToolCode, ToolFailure};
@@ -89,6 +90,27 @@ impl DingBridgeMcp {
     }
 }
 
+/// rmcp answers arguments it cannot deserialize with a plain-text tool error; the schema check above
+/// catches nearly all of them first, and this gives the rest the same documented shape.
+fn deserialize_failure(response: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(result) = &response else {
+        return response;
+    };
+    if result.is_error != Some(true) || result.structured_content.is_some() {
+        return response;
+    }
+    match result
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.as_str())
+        .filter(|t| t.starts_with("failed to deserialize parameters"))
+    {
+        Some(text) => arguments::deserialize_failure(text).into_result().into(),
+        None => response,
+    }
+}
+
 impl ServerHandler for DingBridgeMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -140,8 +162,15 @@ impl ServerHandler for DingBridgeMcp {
             .with_details(serde_json::json!({ "tool": request.name }));
             return Ok(failure.into_result().into());
         }
+        // Every tool's arguments are checked here, against the schema the client was shown, so a bad
+        // parameter of any tool gets the tools' own INVALID_PARAMS result (see `arguments.rs`).
+        if let Some(tool) = self.tools.get(&request.name)
+            && let Err(failure) = arguments::check(&tool.input_schema, request.arguments.as_ref())
+        {
+            return Ok(failure.into_result().into());
+        }
         let context = ToolCallContext::new(self, request, context);
-        self.tools.call(context).await
+        self.tools.call(context).await.map(deserialize_failure)
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

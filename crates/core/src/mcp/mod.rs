@@ -2,10 +2,12 @@
 //! served over Streamable HTTP, legacy HTTP+SSE and (through the `dingbridge-mcp` helper) stdio.
 //!
 //! - [`backend`]: what the tools need from the engine ([`McpBackend`]); [`engine_backend`] implements it.
-//! - [`tools`], [`resources`], [`prompts`]: the MCP surface; [`types`]: its schemas; [`error`]: tool errors.
+//! - [`tools`], [`resources`], [`prompts`]: the MCP surface; [`types`]: its schemas; [`error`]: tool errors;
+//!   [`arguments`]: every tool's arguments checked against its schema (one error shape for bad input).
 //! - [`http`]: the axum server (`/mcp`, `/sse`, `/messages`, `/health`) with Host/Origin/bearer checks.
 //! - [`token`]: the bearer token (secret store, rotation); [`runtime_file`]: how the helper finds the app.
 
+pub mod arguments;
 pub mod availability;
 pub mod backend;
 pub mod engine_backend;

@@ -1,6 +1,6 @@
 //! The runtime file (mode 0600) through which a running DingBridge tells `dingbridge-mcp` where its MCP
 //! endpoint is and where the bearer token lives. It never contains the token itself: the helper reads the
-//! token from the named secret store (or takes `DINGBRIDGE_TOKEN` from its env).
+//! token from the named keychain entry (or takes `DINGBRIDGE_TOKEN` from its env).
 //!
 //! Location: `DINGBRIDGE_RUNTIME_FILE`, else `<data dir>/runtime.json` (data dir: `DINGBRIDGE_DATA_DIR` or the
 //! OS data dir). The app removes it on clean shutdown; a stale file is detected by the helper (refused
@@ -20,9 +20,7 @@ pub const FILE_NAME: &str = "runtime.json";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "store", rename_all = "snake_case")]
 pub enum TokenRef {
-    /// A [`crate::secrets::FileSecretStore`] file (headless installs).
-    File { path: PathBuf, account: String },
-    /// The OS keychain (desktop app).
+    /// The OS keychain entry `(service, account)`.
     Keychain { service: String, account: String },
     /// The app was given the token through this environment variable; the helper needs the same.
     Env { variable: String },
@@ -151,8 +149,8 @@ mod tests {
             pid: std::process::id(),
             started_at_ms: 1,
             version: "0.1.0".into(),
-            token: TokenRef::File {
-                path: "/tmp/x/secrets.json".into(),
+            token: TokenRef::Keychain {
+                service: "dingbridge".into(),
                 account: "mcp-token".into(),
             },
         }

@@ -1,3 +1,5 @@
+//! In-process store for tests and demo mode. Invariant: values never leave the process.
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -5,7 +7,6 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{SecretError, SecretStore};
 
-/// In-process store for tests and demo mode.
 #[derive(Default)]
 pub struct MemorySecretStore {
     values: Mutex<HashMap<String, SecretString>>,
@@ -36,5 +37,9 @@ impl SecretStore for MemorySecretStore {
             .map_err(|_| SecretError::Unavailable("poisoned".into()))?
             .remove(account);
         Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
     }
 }

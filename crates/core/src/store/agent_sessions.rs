@@ -14,7 +14,7 @@ impl Store {
         backend: &str,
     ) -> Result<Option<String>, StoreError> {
         let (conversation_id, backend) = (conversation_id.to_owned(), backend.to_owned());
-        self.agent_sessions_call(move |conn| {
+        self.misc_call(move |conn| {
             let found = conn
                 .query_row(
                     "SELECT session_id FROM agent_sessions WHERE conversation_id = ?1 AND backend = ?2",
@@ -40,7 +40,7 @@ impl Store {
             session_id.to_owned(),
         );
         let now = crate::time::now_ms();
-        self.agent_sessions_call(move |conn| {
+        self.misc_call(move |conn| {
             conn.execute(
                 "INSERT INTO agent_sessions (conversation_id, backend, session_id, created_at_ms)
                  VALUES (?1, ?2, ?3, ?4)
@@ -62,7 +62,7 @@ impl Store {
         backend: &str,
     ) -> Result<(), StoreError> {
         let (conversation_id, backend) = (conversation_id.to_owned(), backend.to_owned());
-        self.agent_sessions_call(move |conn| {
+        self.misc_call(move |conn| {
             conn.execute(
                 "DELETE FROM agent_sessions WHERE conversation_id = ?1 AND backend = ?2",
                 params![conversation_id, backend],
@@ -72,7 +72,7 @@ impl Store {
         .await
     }
 
-    async fn agent_sessions_call<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(super) async fn misc_call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,

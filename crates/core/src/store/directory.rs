@@ -95,6 +95,31 @@ impl Store {
             .await
     }
 
+    /// The users seen, most recently active first, at most `limit` (the settings window's pick list).
+    pub async fn directory_users(&self, limit: usize) -> Result<Vec<DirectoryUser>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT user_id, name, union_id, title, department, last_seen_ms FROM directory_users
+                 ORDER BY last_seen_ms DESC LIMIT ?1",
+            )?;
+            let users = stmt
+                .query_map(params![limit], |row| {
+                    Ok(DirectoryUser {
+                        user_id: row.get(0)?,
+                        name: row.get(1)?,
+                        union_id: row.get(2)?,
+                        title: row.get(3)?,
+                        department: row.get(4)?,
+                        last_seen_ms: row.get(5)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(users)
+        })
+        .await
+    }
+
     /// Every known group with the members seen in it, most recently active first.
     pub async fn directory_groups(&self) -> Result<Vec<DirectoryGroup>, StoreError> {
         self.read(groups).await
@@ -173,7 +198,7 @@ fn observe(conn: &mut Connection, s: &DirectorySighting) -> Result<(), StoreErro
 /// Records a sighting inside the caller's transaction (the inbox writer does this in the same commit as the
 /// message itself, so learning the directory costs no extra fsync).
 pub(super) fn record_sighting(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     s: &DirectorySighting,
 ) -> Result<(), StoreError> {
     if let Some(title) = s.group_title.as_deref().filter(|t| !t.is_empty()) {

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("[STORE_IO] cannot create data directory {path}: {source}")]
+    #[error("[STORE_IO] cannot create the data directory or database file in {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -4,6 +4,7 @@
 //! the writer).
 
 mod agent_sessions;
+mod agent_turns;
 mod directory;
 mod error;
 mod inbox;
@@ -44,11 +45,14 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) `<data_dir>/dingbridge.db` and runs migrations.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+        let io = |source| StoreError::Io {
             path: data_dir.to_path_buf(),
             source,
-        })?;
+        };
+        crate::config::create_private_dir(data_dir).map_err(io)?;
         let path = data_dir.join("dingbridge.db");
+        // 0600 from the first byte; SQLite gives the -wal and -shm files the database's mode.
+        crate::config::precreate_private_file(&path).map_err(io)?;
         let write_conn = schema::open(&path)?;
         schema::migrate(&write_conn)?;
         let read_conn = schema::open(&path)?;
@@ -131,9 +135,25 @@ impl Store {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// Outbox rows not yet delivered, oldest first (resumed on start).
+    /// Outbox rows not yet delivered, oldest first (resumed on start). A row that cannot be decoded is set
+    /// aside as `failed` (logged with the reason) instead of stopping the start.
     pub async fn pending_outbox(&self) -> Result<Vec<OutboxItem>, StoreError> {
-        self.read(outbox::pending).await
+        let (items, bad) = self.read(outbox::pending).await?;
+        for row in bad {
+            tracing::error!(
+                outbox_id = row.key,
+                error = row.error,
+                "undecodable outbox row set aside"
+            );
+            self.set_outbox_state(
+                row.key,
+                OutboxState::Failed,
+                Some(format!("undecodable row set aside: {}", row.error)),
+                None,
+            )
+            .await?;
+        }
+        Ok(items)
     }
 
     pub async fn route(&self, conversation_id: &str) -> Result<Option<Route>, StoreError> {
@@ -167,9 +187,35 @@ impl Store {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// Items that were persisted but not finished (the daemon stopped or crashed): replayed on start.
+    /// Items that were persisted but not finished (the daemon stopped or crashed): replayed on start. A row
+    /// that cannot be decoded is set aside as `failed` (logged with the reason) instead of stopping the start.
     pub async fn unfinished(&self) -> Result<Vec<InboxItem>, StoreError> {
-        self.read(reader::unfinished).await
+        let (items, bad) = self.read(reader::unfinished).await?;
+        for row in bad {
+            tracing::error!(
+                msg_id = row.key,
+                error = row.error,
+                "undecodable inbox row set aside"
+            );
+            self.set_state(
+                &row.key,
+                InboxState::Failed,
+                Some(format!("undecodable row set aside: {}", row.error)),
+            )
+            .await?;
+        }
+        Ok(items)
+    }
+
+    /// The conversation's newest message that ended `failed` with exactly `error` (e.g. an interrupted answer).
+    pub async fn latest_failed_with(
+        &self,
+        conversation_id: &str,
+        error: &str,
+    ) -> Result<Option<InboxItem>, StoreError> {
+        let (id, error) = (conversation_id.to_owned(), error.to_owned());
+        self.read(move |conn| reader::latest_failed_with(conn, &id, &error))
+            .await
     }
 
     pub async fn state_of(&self, msg_id: &str) -> Result<Option<InboxState>, StoreError> {

@@ -2,7 +2,7 @@
 //! first, in the same transaction that marks its inbox item answered, then delivered by the paced sender.
 //! A crash between the two resumes delivery instead of re-running the agent.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
@@ -84,7 +84,7 @@ pub struct HistoryEntry {
 }
 
 pub(super) fn enqueue(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     items: &[NewOutboxItem],
     complete_inbox: Option<&str>,
 ) -> Result<Vec<OutboxItem>, StoreError> {
@@ -121,7 +121,7 @@ pub(super) fn enqueue(
 }
 
 pub(super) fn set_state(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: i64,
     state: OutboxState,
     error: Option<&str>,
@@ -137,11 +137,7 @@ pub(super) fn set_state(
     Ok(())
 }
 
-pub(super) fn upsert_route(
-    tx: &Transaction<'_>,
-    route: &Route,
-    at_ms: i64,
-) -> Result<(), StoreError> {
+pub(super) fn upsert_route(tx: &Connection, route: &Route, at_ms: i64) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO conversation_routes (conversation_id, kind, staff_id, sender_nick, session_webhook, webhook_expires_ms, updated_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -166,7 +162,10 @@ pub(super) fn upsert_route(
     Ok(())
 }
 
-pub(super) fn pending(conn: &Connection) -> Result<Vec<OutboxItem>, StoreError> {
+/// Pending rows oldest first, and the ids of rows whose message no longer decodes.
+pub(super) fn pending(
+    conn: &Connection,
+) -> Result<(Vec<OutboxItem>, Vec<super::reader::Undecodable<i64>>), StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, conversation_id, source_msg_id, part, parts, attempts, created_at_ms, message_json
          FROM outbox WHERE state = 'pending' ORDER BY id",
@@ -184,10 +183,19 @@ pub(super) fn pending(conn: &Connection) -> Result<Vec<OutboxItem>, StoreError> 
         ))
     })?;
     let mut items = Vec::new();
+    let mut bad = Vec::new();
     for row in rows {
         let (id, conversation_id, source_msg_id, part, parts, attempts, created_at_ms, json) = row?;
-        let message =
-            serde_json::from_str(&json).map_err(|err| StoreError::Decode(err.to_string()))?;
+        let message = match serde_json::from_str(&json) {
+            Ok(message) => message,
+            Err(err) => {
+                bad.push(super::reader::Undecodable {
+                    key: id,
+                    error: err.to_string(),
+                });
+                continue;
+            }
+        };
         items.push(OutboxItem {
             id,
             conversation_id,
@@ -199,7 +207,7 @@ pub(super) fn pending(conn: &Connection) -> Result<Vec<OutboxItem>, StoreError> 
             message,
         });
     }
-    Ok(items)
+    Ok((items, bad))
 }
 
 pub(super) fn route(conn: &Connection, conversation_id: &str) -> Result<Option<Route>, StoreError> {

@@ -109,6 +109,16 @@ CREATE TABLE conversation_routes (
     updated_at_ms INTEGER NOT NULL
 );
 "#,
+    // Agent turns that reached the agent (issue 10 defect 5): written before the prompt is sent, so a restart
+    // looks the turn up in the agent's own record instead of prompting again.
+    r#"
+CREATE TABLE agent_turns (
+    msg_id TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+"#,
 ];
 
 pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {

@@ -1,6 +1,16 @@
+//! The single writer thread: group commit of whatever write commands are waiting.
+//!
+//! Invariants:
+//! - A batch is one IMMEDIATE transaction: it takes the write lock up front (waiting in SQLite's busy handler
+//!   for another connection to finish) instead of reading first and failing the read→write upgrade with
+//!   `SQLITE_BUSY` when another connection committed meanwhile.
+//! - Each command runs in its own savepoint: a command that fails leaves none of its rows behind and only its
+//!   caller hears the error; the rest of the batch commits.
+//! - A caller hears `Ok` only after the batch committed; if the commit fails, every caller hears the error.
+
 use std::sync::mpsc;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Savepoint, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use super::StoreError;
@@ -106,22 +116,26 @@ fn apply_batch(
     batch: Vec<WriteCommand>,
     shutdown: &mut Option<oneshot::Sender<()>>,
 ) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut pending = Vec::with_capacity(batch.len());
     for command in batch {
         match command {
-            WriteCommand::InsertInbound { item, reply } => match insert_inbound(&tx, &item) {
-                Ok(outcome) => pending.push(Pending::Insert(reply, outcome)),
-                Err(err) => {
-                    let _ = reply.send(Err(err));
+            WriteCommand::InsertInbound { item, reply } => {
+                match in_savepoint(&mut tx, |tx| insert_inbound(tx, &item)) {
+                    Ok(outcome) => pending.push(Pending::Insert(reply, outcome)),
+                    Err(err) => {
+                        let _ = reply.send(Err(err));
+                    }
                 }
-            },
+            }
             WriteCommand::SetState {
                 msg_id,
                 state,
                 error,
                 reply,
-            } => match set_state(&tx, &msg_id, state, error.as_deref()) {
+            } => match in_savepoint(&mut tx, |tx| {
+                set_state(tx, &msg_id, state, error.as_deref())
+            }) {
                 Ok(()) => pending.push(Pending::Unit(reply)),
                 Err(err) => {
                     let _ = reply.send(Err(err));
@@ -131,7 +145,9 @@ fn apply_batch(
                 items,
                 complete_inbox,
                 reply,
-            } => match outbox::enqueue(&tx, &items, complete_inbox.as_deref()) {
+            } => match in_savepoint(&mut tx, |tx| {
+                outbox::enqueue(tx, &items, complete_inbox.as_deref())
+            }) {
                 Ok(created) => pending.push(Pending::Outbox(reply, created)),
                 Err(err) => {
                     let _ = reply.send(Err(err));
@@ -143,27 +159,33 @@ fn apply_batch(
                 error,
                 channel,
                 reply,
-            } => match outbox::set_state(&tx, id, state, error.as_deref(), channel.as_deref()) {
+            } => match in_savepoint(&mut tx, |tx| {
+                outbox::set_state(tx, id, state, error.as_deref(), channel.as_deref())
+            }) {
                 Ok(()) => pending.push(Pending::Unit(reply)),
                 Err(err) => {
                     let _ = reply.send(Err(err));
                 }
             },
             WriteCommand::PurgeFinished { before_ms, reply } => {
-                match tx
-                    .execute(
+                match in_savepoint(&mut tx, |tx| {
+                    tx.execute(
                         "DELETE FROM outbox WHERE state != 'pending' AND created_at_ms < ?1",
                         params![before_ms],
-                    )
-                    .and_then(|_| {
-                        tx.execute(
-                            "DELETE FROM inbox WHERE state != 'queued' AND finished_at_ms < ?1",
-                            params![before_ms],
-                        )
-                    }) {
+                    )?;
+                    tx.execute(
+                        "DELETE FROM agent_turns WHERE created_at_ms < ?1 AND msg_id NOT IN
+                           (SELECT msg_id FROM inbox WHERE state = 'queued')",
+                        params![before_ms],
+                    )?;
+                    Ok(tx.execute(
+                        "DELETE FROM inbox WHERE state != 'queued' AND finished_at_ms < ?1",
+                        params![before_ms],
+                    )?)
+                }) {
                     Ok(count) => pending.push(Pending::Count(reply, count)),
                     Err(err) => {
-                        let _ = reply.send(Err(err.into()));
+                        let _ = reply.send(Err(err));
                     }
                 }
             }
@@ -215,8 +237,24 @@ fn apply_batch(
     }
 }
 
+/// Runs one command in a savepoint: released on success, rolled back (none of its rows kept) on error.
+fn in_savepoint<T>(
+    tx: &mut rusqlite::Transaction<'_>,
+    f: impl FnOnce(&Savepoint<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let savepoint = tx.savepoint()?;
+    match f(&savepoint) {
+        Ok(value) => {
+            savepoint.commit()?;
+            Ok(value)
+        }
+        // Dropping an uncommitted savepoint rolls it back (rusqlite's default DropBehavior::Rollback).
+        Err(err) => Err(err),
+    }
+}
+
 fn insert_inbound(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     item: &InboxItem,
 ) -> Result<InsertOutcome, StoreError> {
     let message = &item.message;
@@ -271,7 +309,7 @@ fn insert_inbound(
 }
 
 fn set_state(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     msg_id: &str,
     state: InboxState,
     error: Option<&str>,
@@ -296,7 +334,7 @@ fn set_state(
     Ok(())
 }
 
-fn bump_counter(tx: &rusqlite::Transaction<'_>, month: &str, name: &str) -> Result<(), StoreError> {
+fn bump_counter(tx: &rusqlite::Connection, month: &str, name: &str) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO counters (month, name, value) VALUES (?1, ?2, 1)
          ON CONFLICT(month, name) DO UPDATE SET value = value + 1",

@@ -38,6 +38,7 @@ impl Drop for Harness {
 pub fn fast_policy() -> RefreshPolicy {
     RefreshPolicy {
         retry_delays: [10, 20, 40, 80, 160].map(Duration::from_millis).to_vec(),
+        degraded_retry: Duration::from_millis(50),
         ..RefreshPolicy::default()
     }
 }
@@ -60,6 +61,7 @@ pub async fn harness_with(
         api_base: sim.base_url(),
         oapi_base: sim.base_url(),
         client_id: Some(sim.config().client_id.clone()),
+        robot_code: None,
     };
     let credentials = Credentials {
         client_id: sim.config().client_id.clone(),

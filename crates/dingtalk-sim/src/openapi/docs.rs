@@ -2,7 +2,7 @@
 //! - `GET /v2.0/wiki/workspaces`, `GET /v2.0/wiki/mineWorkspaces`
 //! - `GET /v2.0/wiki/nodes` (children of `parentNodeId`, `maxResults` ≤ 50), `GET /v2.0/wiki/nodes/{nodeId}`
 //! - `POST /v1.0/doc/workspaces/{workspaceId}/docs`
-//! - `GET /v1.0/doc/suites/documents/{docKey}/blocks` (first-level blocks)
+//! - `GET /v1.0/doc/suites/documents/{docKey}/blocks` (first-level blocks, lossy: see `markdown.rs`)
 //! - `POST /v1.0/doc/suites/documents/{docKey}/content` (append markdown)
 //! - `POST /v1.0/doc/suites/documents/{docKey}/overwriteContent` (≤ 50,000 chars)
 //! - `POST /v2.0/storage/dentries/search`
@@ -10,6 +10,9 @@
 //! Every call needs `operatorId` (a unionId; query, or body where the doc lists it): missing → 400
 //! `paramError`; not a member of the org → 400 `invalidRequest.inputArgs.invalid`; a node in a workspace the
 //! operator cannot access → 403 `forbidden.accessDenied`; unknown document → 404 `docNotExist`.
+//!
+//! Document ids: the node and content endpoints take the `dentryUuid` (or the `docKey`); the `nodeId` of
+//! the create answer is a different value that every endpoint answers with `docNotExist` (`docs_model.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -288,9 +291,12 @@ async fn create_doc(
         None => root,
     };
     let node = docs.create(&workspace_id, &parent, name.trim(), folder, &op);
+    // The fields of `CreateWorkspaceDocResponseBody` (aliyun/dingtalk-sdk
+    // dingtalk/java/src/main/java/com/aliyun/dingtalkdoc_1_0/models/CreateWorkspaceDocResponseBody.java),
+    // three distinct ids as the real service hands out.
     Json(json!({
         "workspaceId": workspace_id,
-        "nodeId": node.node_id,
+        "nodeId": node.create_node_id,
         "docKey": node.doc_key,
         "dentryUuid": node.node_id,
         "url": format!("{}{}", super::docs_model::DOC_URL_PREFIX, node.node_id),
@@ -322,7 +328,7 @@ async fn get_blocks(
         .blocks
         .iter()
         .enumerate()
-        .filter(|(i, b)| *i >= start && *i <= end && wanted.is_none_or(|t| t == b.block_type))
+        .filter(|(i, b)| *i >= start && *i <= end && wanted.is_none_or(|t| t == b.wire_type()))
         .map(|(i, b)| b.to_json(i))
         .collect();
     Json(json!({"success": true, "result": {"data": data}})).into_response()
@@ -470,7 +476,9 @@ async fn search_dentries(
         .iter()
         .skip(offset)
         .take(size)
-        .map(|n| json!({"dentryUuid": n.node_id, "name": n.name, "creator": person(&n.creator), "modifier": person(&n.modifier)}))
+        // `SearchDentriesResponseBodyItems`: dentryUuid, name, creator, modifier, lastModifyTime (an int;
+        // aliyun/dingtalk-sdk dingtalk/python/alibabacloud_dingtalk/storage_2_0/models.py).
+        .map(|n| json!({"dentryUuid": n.node_id, "name": n.name, "creator": person(&n.creator), "modifier": person(&n.modifier), "lastModifyTime": n.modified_ms}))
         .collect();
     Json(json!({"items": page, "nextToken": next_token(offset, page.len(), hits.len())}))
         .into_response()

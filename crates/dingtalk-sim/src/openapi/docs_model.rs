@@ -1,10 +1,22 @@
 //! The Docs data model behind the Docs endpoints: workspaces (knowledge bases) with a root folder node,
-//! nodes (folders and documents, `nodeId` = `dentryUuid`) and documents stored as first-level blocks.
+//! nodes (folders and documents) and documents stored as first-level blocks.
 //!
-//! Versioning: DingTalk exposes no ETag / If-Match on document writes. The simulator keeps a per-document
-//! write counter and makes `modifiedTime` strictly increase on every write (1 ms apart at least), so a
-//! client can compare `modifiedTime` before/after its own write to notice an interleaved change; that is
-//! the only version signal the documented API offers.
+//! Ids: a document has three distinct ids, as in the real service. The wiki `nodeId` of the node APIs is
+//! the `dentryUuid` (the key of [`DocStore::nodes`], also in the `alidocs…/i/nodes/<dentryUuid>` URL); the
+//! `docKey` is the document key the content endpoints also accept; and the create answer's own `nodeId`
+//! (`CreateWorkspaceDocResponseBody` has `dentryUuid`, `docKey`, `nodeId`, `url`, `workspaceId`:
+//! aliyun/dingtalk-sdk `dingtalk/java/src/main/java/com/aliyun/dingtalkdoc_1_0/models/
+//! CreateWorkspaceDocResponseBody.java`) is a third value that the content endpoints refuse with
+//! `docNotExist` (issue 11 item 1, protocol notes §6.1 correction). What else it addresses is not
+//! documented, so no endpoint of the simulator accepts it.
+//!
+//! Versioning: DingTalk exposes no ETag / If-Match on document writes. The node APIs give `modifiedTime`
+//! at minute precision and `modifiedTimestamp` in milliseconds (`GetNodeResponseBodyNode`,
+//! `ListNodesResponseBodyNodes` in aliyun/dingtalk-sdk `dingtalk/python/alibabacloud_dingtalk/wiki_2_0/
+//! models.py`; minute precision per issue 11 item 3). The simulator keeps a per-document write counter
+//! and makes the timestamp strictly increase on every write (1 ms apart at least), so a client can compare
+//! `modifiedTimestamp` before/after its own write to notice an interleaved change; that is the only version
+//! signal the documented API offers.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,16 +53,21 @@ impl SimWorkspace {
             "name": self.name,
             "type": self.kind,
             "url": format!("https://alidocs.dingtalk.com/i/spaces/{}/overview", self.workspace_id),
-            "createTime": iso_time(self.created_ms),
-            "modifiedTime": iso_time(self.created_ms),
+            // `GetMineWorkspaceResponseBodyWorkspace` / `ListWorkspacesResponseBodyWorkspaces` carry no
+            // `*Timestamp` fields (wiki_2_0 models.py).
+            "createTime": minute_time(self.created_ms),
+            "modifiedTime": minute_time(self.created_ms),
         })
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Node {
+    /// The wiki nodeId = `dentryUuid`.
     pub node_id: String,
     pub doc_key: String,
+    /// The `nodeId` of the create answer (see the module comment): accepted nowhere.
+    pub create_node_id: String,
     pub workspace_id: String,
     /// None for a workspace's root folder.
     pub parent_id: Option<String>,
@@ -76,8 +93,10 @@ impl Node {
             "extension": if self.folder { "" } else { "adoc" },
             "url": format!("{DOC_URL_PREFIX}{}", self.node_id),
             "hasChildren": has_children,
-            "createTime": iso_time(self.created_ms),
-            "modifiedTime": iso_time(self.modified_ms),
+            "createTime": minute_time(self.created_ms),
+            "createTimestamp": self.created_ms,
+            "modifiedTime": minute_time(self.modified_ms),
+            "modifiedTimestamp": self.modified_ms,
             "creatorId": self.creator,
             "modifierId": self.modifier,
         })
@@ -95,7 +114,7 @@ impl Node {
 pub struct DocStore {
     pub workspaces: Vec<SimWorkspace>,
     pub nodes: BTreeMap<String, Node>,
-    /// docKey → nodeId (content APIs accept either).
+    /// docKey → dentryUuid (content APIs accept either).
     pub doc_keys: HashMap<String, String>,
     /// Documents that someone else edits right after the client's next write (conflict tests).
     pub concurrent_edits: HashMap<String, String>,
@@ -141,6 +160,7 @@ impl DocStore {
             Node {
                 node_id: root.clone(),
                 doc_key: new_id(),
+                create_node_id: new_id(),
                 workspace_id: workspace_id.clone(),
                 parent_id: None,
                 name: name.to_owned(),
@@ -169,7 +189,7 @@ impl DocStore {
         self.workspaces.iter().find(|w| w.workspace_id == id)
     }
 
-    /// A node by nodeId/dentryUuid or docKey.
+    /// A node by dentryUuid (= wiki nodeId) or docKey; never by the create answer's `nodeId`.
     pub fn resolve(&self, id: &str) -> Option<&Node> {
         self.nodes
             .get(id)
@@ -219,6 +239,7 @@ impl DocStore {
         let node = Node {
             node_id: new_id(),
             doc_key: new_id(),
+            create_node_id: new_id(),
             workspace_id: workspace_id.to_owned(),
             parent_id: Some(parent_id.to_owned()),
             name: name.to_owned(),
@@ -248,8 +269,9 @@ impl DocStore {
     }
 }
 
-/// RFC 3339 UTC with milliseconds, e.g. `2026-11-22T10:00:00.123Z`.
-pub fn iso_time(ms: i64) -> String {
+/// RFC 3339 UTC to the minute, e.g. `2026-11-22T10:00Z`: the precision DingTalk gives `modifiedTime` and
+/// `createTime` in (issue 11 item 3).
+pub fn minute_time(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);
     let rem = ms.rem_euclid(86_400_000);
     let z = days + 719_468;
@@ -262,11 +284,9 @@ pub fn iso_time(ms: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}Z",
         rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1_000 % 60,
-        rem % 1_000
+        rem / 60_000 % 60
     )
 }
 
@@ -275,8 +295,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn iso_time_formats_utc_with_millis() {
-        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(1_709_251_199_123), "2024-02-29T23:59:59.123Z");
+    fn minute_time_formats_utc_to_the_minute() {
+        assert_eq!(minute_time(0), "1970-01-01T00:00Z");
+        assert_eq!(minute_time(1_709_251_199_123), "2024-02-29T23:59Z");
     }
 }

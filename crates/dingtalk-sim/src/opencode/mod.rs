@@ -190,6 +190,16 @@ impl FakeOpenCode {
         }
     }
 
+    /// Like `kill -9` of `opencode serve`: running turns stop mid-answer and the server goes down.
+    /// `set_down(false)` restarts it with the same sessions and history. Real OpenCode stores messages and
+    /// parts as they stream and sets an assistant message's `time.completed` only when its step ends or is
+    /// halted (`SessionProcessor`, packages/opencode/src/session/processor.ts in anomalyco/opencode); after a
+    /// kill nothing completes it, so the history keeps the user message and an unfinished answer.
+    pub async fn crash(&self) -> Result<(), SimError> {
+        self.inner.kill_running_turns();
+        self.set_down(true).await
+    }
+
     /// Stops the server for good.
     pub async fn shutdown(&self) {
         *lock(&self.down) = true;

@@ -30,6 +30,16 @@ struct Turn {
 }
 
 pub async fn run(inner: Arc<Inner>, session_id: String, text: String) {
+    // A crash (SIGKILL) of the process ends the turn wherever it is: nothing more is emitted or recorded,
+    // so the history keeps the user message and an assistant message without `time.completed`.
+    let killed = inner.kill_switch();
+    tokio::select! {
+        _ = killed.cancelled() => {}
+        _ = play_turn(inner.clone(), session_id, text) => {}
+    }
+}
+
+async fn play_turn(inner: Arc<Inner>, session_id: String, text: String) {
     let lock_handle = inner.session_lock(&session_id);
     let _serial = lock_handle.lock().await;
     let cancel = CancellationToken::new();

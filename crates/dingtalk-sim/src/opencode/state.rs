@@ -59,6 +59,8 @@ pub struct Inner {
     pub permissions: Mutex<HashMap<String, (String, oneshot::Sender<String>)>>,
     pub questions: Mutex<HashMap<String, oneshot::Sender<QuestionAnswer>>>,
     pub events: broadcast::Sender<String>,
+    /// Cancelled by a simulated crash: every running turn stops dead (then replaced for the next life).
+    pub kill: Mutex<CancellationToken>,
     pub auth_rejections: AtomicU64,
     pub authorized_requests: AtomicU64,
     pub event_connections: AtomicU64,
@@ -93,6 +95,7 @@ impl Inner {
             permissions: Mutex::default(),
             questions: Mutex::default(),
             events,
+            kill: Mutex::new(CancellationToken::new()),
             auth_rejections: AtomicU64::new(0),
             authorized_requests: AtomicU64::new(0),
             event_connections: AtomicU64::new(0),
@@ -105,6 +108,18 @@ impl Inner {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let tail = uuid::Uuid::new_v4().simple().to_string();
         format!("{prefix}_{n:06x}{}", &tail[..14])
+    }
+
+    /// The token a turn started now is killed by.
+    pub fn kill_switch(&self) -> CancellationToken {
+        lock(&self.kill).clone()
+    }
+
+    /// A crash: running turns stop where they are and nothing is busy any more.
+    pub fn kill_running_turns(&self) {
+        let old = std::mem::replace(&mut *lock(&self.kill), CancellationToken::new());
+        old.cancel();
+        lock(&self.busy).clear();
     }
 
     /// Publishes one bus event to every `/event` subscriber.

@@ -2,6 +2,11 @@
 //! conversation has a session and the shared event stream is live, subscribe to the session's events,
 //! `prompt_async`, then follow events until `session.idle` (or an error, `/stop`, the turn timeout, or a
 //! lost event stream).
+//!
+//! At most once per DingTalk message: the prompt carries the msgId, and "sent to session S" is stored
+//! *before* it is sent. A message with such a record (a restart, a retry after OpenCode went away) is looked
+//! up in S's history instead of being prompted again ([`super::resume`]); the answer always comes from
+//! OpenCode's record of *that* prompt, never from how an event stream happened to end.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,14 +23,15 @@ use super::client::{OpenCodeClient, build_http_client};
 use super::config::OpenCodeSettings;
 use super::events::OcEvent;
 use super::hub::{EventHub, HubMsg, Subscription};
+use super::resume::{Recorded, recorded_turn};
 use super::sessions::{BACKEND_NAME, SessionManager};
-use super::turn::{Outcome, TurnState, reply_from_history};
+use super::turn::{Outcome, TurnState};
 use crate::agent::{AgentBackend, AgentError, AgentHealth, AgentReply, AgentRequest, UpdateSender};
 use crate::dingtalk::ConversationKind;
 use crate::store::Store;
 
-/// How many history entries to fetch when the answer has to be read back instead of streamed.
-const HISTORY_LIMIT: usize = 30;
+/// How many history entries to fetch when the answer is read back (a turn with many tool steps has many).
+const HISTORY_LIMIT: usize = 100;
 /// How long an aborted turn waits for OpenCode to confirm it went idle.
 const ABORT_DRAIN: Duration = Duration::from_secs(3);
 /// The reply when a turn ended without any text (e.g. it only ran tools).
@@ -42,6 +48,7 @@ struct Inner {
     client: OpenCodeClient,
     hub: EventHub,
     sessions: SessionManager,
+    store: Store,
     running: Mutex<HashMap<String, RunningTurn>>,
     next_turn: AtomicU64,
 }
@@ -102,7 +109,8 @@ impl OpenCodeBackend {
         Self {
             inner: Arc::new(Inner {
                 hub: EventHub::new(client.clone(), settings.event_idle_timeout),
-                sessions: SessionManager::new(client.clone(), store),
+                sessions: SessionManager::new(client.clone(), store.clone()),
+                store,
                 client,
                 settings,
                 running: Mutex::new(HashMap::new()),
@@ -165,7 +173,15 @@ pub fn prompt_text(request: &AgentRequest) -> String {
         (ConversationKind::Group, _) => "a group chat".to_owned(),
         (ConversationKind::Single, _) => "a direct chat".to_owned(),
     };
-    format!("[DingTalk] from {who} in {place}:\n{}", request.text)
+    // The msgId makes the user message OpenCode stores identifiable after a restart (see the module doc).
+    format!(
+        "[DingTalk] from {who} in {place} (message {}):\n{}",
+        request.msg_id, request.text
+    )
+}
+
+fn store_error(error: crate::store::StoreError) -> AgentError {
+    AgentError::Unavailable(format!("cannot record the agent turn: {error}"))
 }
 
 #[async_trait]
@@ -189,6 +205,22 @@ impl AgentBackend for OpenCodeBackend {
     ) -> Result<AgentReply, AgentError> {
         let inner = &*self.inner;
         let prompt = prompt_text(&request);
+        let recorded = inner
+            .store
+            .agent_turn(&request.msg_id, BACKEND_NAME)
+            .await
+            .map_err(store_error)?;
+        if let Some(session_id) = recorded {
+            match self
+                .resume(&request, &session_id, &prompt, &updates)
+                .await?
+            {
+                Some(reply) => return Ok(reply),
+                None => {
+                    info!(target: "dingbridge::agent", session = %session_id, "OpenCode never stored this prompt; sending it")
+                }
+            }
+        }
         let mut session_id = inner.sessions.session_for(&request).await?;
         inner.hub.ensure_live(inner.settings.health_timeout).await?;
 
@@ -213,14 +245,17 @@ impl AgentBackend for OpenCodeBackend {
             turn,
         };
 
-        // Subscribe before prompting so no event of this turn can be missed.
+        // Subscribe before prompting so no event of this turn can be missed; record before sending so a
+        // crash after the send is looked up, not prompted again.
         let mut subscription = inner.hub.subscribe(&session_id);
+        self.record_sent(&request.msg_id, &session_id).await?;
         match inner.client.prompt_async(&session_id, &prompt).await {
             Ok(()) => {}
             Err(error) if error.is_not_found() => {
                 session_id = inner.sessions.replace(&request, &session_id).await?;
                 set_running(&session_id);
                 subscription = inner.hub.subscribe(&session_id);
+                self.record_sent(&request.msg_id, &session_id).await?;
                 inner.client.prompt_async(&session_id, &prompt).await?;
             }
             Err(error) => return Err(error.into()),
@@ -397,29 +432,14 @@ impl OpenCodeBackend {
             Outcome::Aborted => Err(AgentError::Aborted),
             Outcome::Error(error) => Err(error),
             Outcome::Idle => {
-                let streamed = turn.text();
-                if !streamed.is_empty() {
-                    return Ok(AgentReply { text: streamed });
-                }
-                // Nothing streamed (e.g. an OpenCode release that sends only final snapshots we missed):
-                // read the answer back from the history.
+                // The answer is what OpenCode recorded for this prompt (the streamed text only fills in an
+                // answer without text parts in the history).
                 let history = self
                     .inner
                     .client
                     .messages(session_id, HISTORY_LIMIT)
                     .await?;
-                let text = match reply_from_history(&history, prompt) {
-                    Some(Ok(text)) => text,
-                    Some(Err(error)) => return Err(error),
-                    None => String::new(),
-                };
-                Ok(AgentReply {
-                    text: if text.is_empty() {
-                        EMPTY_REPLY.to_owned()
-                    } else {
-                        text
-                    },
-                })
+                answer_from_record(recorded_turn(&history, prompt), turn.text())
             }
         }
     }
@@ -438,21 +458,140 @@ impl OpenCodeBackend {
             return None;
         }
         let history = client.messages(session_id, HISTORY_LIMIT).await.ok()?;
-        match reply_from_history(&history, prompt) {
-            Some(Ok(text)) => {
-                let text = if text.is_empty() { turn.text() } else { text };
-                Some(Ok(AgentReply {
-                    text: if text.is_empty() {
-                        EMPTY_REPLY.to_owned()
-                    } else {
-                        text
-                    },
-                }))
-            }
-            Some(Err(error)) => Some(Err(error)),
-            // Idle with no answer to our prompt yet: it may not have started; keep waiting.
-            None => None,
+        match recorded_turn(&history, prompt) {
+            // Idle and OpenCode has no such prompt: it was lost (OpenCode restarted before storing it).
+            // The bridge retries the turn, which finds no user message and prompts again.
+            Recorded::NotSent => Some(Err(AgentError::Unavailable(
+                "OpenCode lost the prompt (it restarted before storing it)".to_owned(),
+            ))),
+            recorded => Some(answer_from_record(recorded, turn.text())),
         }
+    }
+
+    /// Stores "the prompt for `msg_id` goes to `session_id`" before it is sent.
+    async fn record_sent(&self, msg_id: &str, session_id: &str) -> Result<(), AgentError> {
+        self.inner
+            .store
+            .record_agent_turn(msg_id, BACKEND_NAME, session_id)
+            .await
+            .map_err(store_error)
+    }
+
+    /// A turn whose prompt may already have reached OpenCode: `Ok(None)` if OpenCode has no such prompt
+    /// (send it), else the recorded outcome. A turn still running in OpenCode is followed to its end first.
+    async fn resume(
+        &self,
+        request: &AgentRequest,
+        session_id: &str,
+        prompt: &str,
+        updates: &UpdateSender,
+    ) -> Result<Option<AgentReply>, AgentError> {
+        let inner = &*self.inner;
+        inner.hub.ensure_live(inner.settings.health_timeout).await?;
+        let turn = inner.next_turn.fetch_add(1, Ordering::Relaxed);
+        let stop = CancellationToken::new();
+        if let Ok(mut running) = inner.running.lock() {
+            running.insert(
+                request.conversation_id.clone(),
+                RunningTurn {
+                    turn,
+                    session_id: session_id.to_owned(),
+                    stop: stop.clone(),
+                },
+            );
+        }
+        let _guard = RunningGuard {
+            inner,
+            conversation_id: request.conversation_id.clone(),
+            turn,
+        };
+        let mut subscription = inner.hub.subscribe(session_id);
+        if inner.client.busy_sessions().await?.contains_key(session_id) {
+            info!(target: "dingbridge::agent", session = %session_id, "the turn is still running in OpenCode; following it");
+            self.wait_until_idle(session_id, &mut subscription, &stop, updates)
+                .await?;
+        }
+        let history = match inner.client.messages(session_id, HISTORY_LIMIT).await {
+            Ok(history) => history,
+            // The session is gone (deleted, another OpenCode data dir): the prompt cannot have run there.
+            Err(error) if error.is_not_found() => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        match recorded_turn(&history, prompt) {
+            Recorded::NotSent => Ok(None),
+            recorded => answer_from_record(recorded, String::new()).map(Some),
+        }
+    }
+
+    /// Follows a turn that was already running when we (re)subscribed, until OpenCode says it ended. Its
+    /// permission asks and questions are relayed; its text is not (the answer is read from the record).
+    async fn wait_until_idle(
+        &self,
+        session_id: &str,
+        subscription: &mut Subscription,
+        stop: &CancellationToken,
+        updates: &UpdateSender,
+    ) -> Result<(), AgentError> {
+        let inner = &*self.inner;
+        let deadline = Instant::now() + inner.settings.turn_timeout;
+        let mut turn = TurnState::resumed();
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => {
+                    drain_until_idle(subscription).await;
+                    return Err(AgentError::Aborted);
+                }
+                _ = sleep_until(deadline) => {
+                    if let Err(error) = inner.client.abort(session_id).await {
+                        warn!(target: "dingbridge::agent", code = error.code(), "abort after turn timeout failed");
+                    }
+                    return Err(AgentError::Failed(format!(
+                        "OpenCode did not finish within {}; the turn was aborted",
+                        human_duration(inner.settings.turn_timeout)
+                    )));
+                }
+                message = subscription.rx.recv() => match message {
+                    Some(HubMsg::Event(event)) => {
+                        if turn.apply(event, updates).is_some() {
+                            return Ok(());
+                        }
+                    }
+                    Some(HubMsg::Reconnected) => {
+                        if !inner.client.busy_sessions().await?.contains_key(session_id) {
+                            return Ok(());
+                        }
+                    }
+                    None => {
+                        return Err(AgentError::Unavailable(
+                            "the OpenCode event subscription closed".to_owned(),
+                        ));
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The reply for a turn OpenCode recorded (`streamed`: the text seen live, used when the record has no
+/// text parts). `NotSent` here means OpenCode forgot a prompt it had: retried like an outage.
+fn answer_from_record(recorded: Recorded, streamed: String) -> Result<AgentReply, AgentError> {
+    match recorded {
+        Recorded::Answered(text) => {
+            let text = if text.is_empty() { streamed } else { text };
+            Ok(AgentReply {
+                text: if text.is_empty() {
+                    EMPTY_REPLY.to_owned()
+                } else {
+                    text
+                },
+            })
+        }
+        Recorded::Interrupted => Err(AgentError::Interrupted),
+        Recorded::Failed(error) => Err(error),
+        Recorded::NotSent => Err(AgentError::Unavailable(
+            "OpenCode has no record of the prompt".to_owned(),
+        )),
     }
 }
 

@@ -6,12 +6,13 @@ mod client;
 mod config;
 mod events;
 mod hub;
+mod resume;
 mod sessions;
 mod turn;
 mod wire;
 
 pub use backend::{EMPTY_REPLY, OpenCodeBackend, prompt_text};
-pub use client::ClientError;
+pub use client::{ClientError, OpenCodeClient};
 pub use config::{
     DEFAULT_BASE_URL, DEFAULT_USERNAME, OpenCodeSettings, PASSWORD_ENV, USERNAME_ENV,
     password_from_env,

@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 
 use super::events::OcEvent;
-use super::wire::MessageWithParts;
 use crate::agent::{AgentError, AgentUpdate, UpdateSender};
 
 #[derive(Debug)]
@@ -37,6 +36,14 @@ pub struct TurnState {
 }
 
 impl TurnState {
+    /// A turn that was already running when we subscribed: its end is not a leftover of an earlier turn.
+    pub fn resumed() -> Self {
+        Self {
+            started: true,
+            ..Self::default()
+        }
+    }
+
     pub fn apply(&mut self, event: OcEvent, updates: &UpdateSender) -> Option<Outcome> {
         match event {
             OcEvent::Status { status, .. } => match status.as_str() {
@@ -171,51 +178,6 @@ impl TurnState {
             let _ = updates.send(AgentUpdate::Text(text));
         }
     }
-}
-
-/// The answer in the history (used when nothing streamed, or after an event-stream gap): the assistant
-/// text after the last user message, preferring the user message that carries our prompt. `None` when
-/// no assistant message follows it yet. An assistant error (other than an abort) is returned as `Err`.
-pub fn reply_from_history(
-    history: &[MessageWithParts],
-    prompt: &str,
-) -> Option<Result<String, AgentError>> {
-    let is_ours = |m: &MessageWithParts| {
-        m.info.role == "user"
-            && m.parts
-                .iter()
-                .any(|p| p.kind == "text" && p.text.as_deref() == Some(prompt))
-    };
-    let start = history
-        .iter()
-        .rposition(is_ours)
-        .or_else(|| history.iter().rposition(|m| m.info.role == "user"))?;
-    let answers: Vec<&MessageWithParts> = history[start + 1..]
-        .iter()
-        .filter(|m| m.info.role == "assistant")
-        .collect();
-    let last = answers.last()?;
-    if let Some(error) = &last.info.error
-        && !error.is_abort()
-    {
-        return Some(Err(if error.is_transient() {
-            AgentError::Unavailable(format!(
-                "OpenCode's model provider failed: {}",
-                error.message()
-            ))
-        } else {
-            AgentError::Failed(error.message())
-        }));
-    }
-    let pieces: Vec<&str> = answers
-        .iter()
-        .flat_map(|m| m.parts.iter())
-        .filter(|p| p.kind == "text" && !p.synthetic && !p.ignored)
-        .filter_map(|p| p.text.as_deref())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect();
-    Some(Ok(pieces.join("\n\n")))
 }
 
 #[cfg(test)]

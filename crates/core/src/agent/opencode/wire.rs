@@ -49,10 +49,27 @@ pub struct MessageWithParts {
 #[derive(Clone, Debug, Deserialize)]
 pub struct MessageInfo {
     #[serde(default)]
+    pub id: String,
+    #[serde(default)]
     pub role: String,
+    /// Assistant messages: the user message they answer.
+    #[serde(default, rename = "parentID")]
+    pub parent_id: Option<String>,
+    /// Assistant messages: why the step ended (`stop`, `tool-calls`, `length`, ...); absent while running.
+    #[serde(default)]
+    pub finish: Option<String>,
+    #[serde(default)]
+    pub time: MessageTime,
     /// Set on an assistant message that ended in an error (`{name, data:{message}}`).
     #[serde(default)]
     pub error: Option<ErrorInfo>,
+}
+
+/// `info.time`: `completed` is set once an assistant message is finished.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct MessageTime {
+    #[serde(default)]
+    pub completed: Option<u64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

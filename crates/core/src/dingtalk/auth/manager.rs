@@ -5,8 +5,12 @@
 //! - Single-flight: concurrent callers needing a token wait on one refresh lock and all get the token it
 //!   produced (a generation counter tells a waiter that someone else already refreshed).
 //! - Failures are retried on the policy's schedule (1, 2, 4, 8, 16 s); after `degrade_after` consecutive
-//!   failures the manager is degraded: callers fail fast with `AuthDegraded`, no token request is sent, an
-//!   `AuthDegraded` event is published, until `set_credentials` or `retry` (then `AuthRecovered` on success).
+//!   failures the manager is degraded: callers fail fast with `AuthDegraded` (no token request per call) and
+//!   an `AuthDegraded` event is published.
+//! - Invariant: only refused credentials need the user. An outage (network, 5xx, throttling, an undecodable
+//!   answer) is retried by the background task every `degraded_retry` for as long as it lasts, and callers
+//!   get a *transient* `AuthDegraded` (the outbox waits, MCP answers a retryable error). Refused credentials
+//!   stop the refresher until `set_credentials` or `retry`. The next success publishes `AuthRecovered`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -48,6 +52,8 @@ pub struct AuthStatus {
     pub token_expires_in_ms: Option<u64>,
     /// Successful token requests since start.
     pub refreshes: u64,
+    /// DingTalk refused the credentials: nothing is retried until they change or the user retries.
+    pub needs_user: bool,
 }
 
 struct Cached {
@@ -65,6 +71,8 @@ struct State {
     failures: u32,
     last_error: Option<String>,
     degraded: bool,
+    /// The last failure was DingTalk refusing the credentials: only the user can fix it.
+    needs_user: bool,
     /// Set when degraded, cleared (with an `AuthRecovered` event) by the next success.
     recovering: bool,
     refreshes: u64,
@@ -142,11 +150,11 @@ impl TokenManager {
                 return Err(OpenApiError::NoCredentials);
             }
             if state.degraded {
-                return Err(degraded_error(&state));
+                return Err(degraded_error(&state, &self.inner.policy));
             }
             state.generation
         };
-        self.refresh_from(seen).await
+        self.refresh_from(seen, false).await
     }
 
     /// Forgets `token` if it is still the cached one (DingTalk refused it), so the next `token()` refreshes.
@@ -170,6 +178,7 @@ impl TokenManager {
             state.generation += 1;
             state.failures = 0;
             state.degraded = false;
+            state.needs_user = false;
             state.last_error = None;
         }
         self.inner.wake.notify_one();
@@ -180,11 +189,12 @@ impl TokenManager {
         let seen = {
             let mut state = self.state();
             state.degraded = false;
+            state.needs_user = false;
             state.failures = 0;
             state.generation
         };
         self.inner.wake.notify_one();
-        self.refresh_from(seen).await.map(|_| ())
+        self.refresh_from(seen, false).await.map(|_| ())
     }
 
     pub fn status(&self) -> AuthStatus {
@@ -205,6 +215,7 @@ impl TokenManager {
                 .as_ref()
                 .map(|c| c.expires_at.saturating_duration_since(now).as_millis() as u64),
             refreshes: state.refreshes,
+            needs_user: state.degraded && state.needs_user,
         }
     }
 
@@ -213,8 +224,13 @@ impl TokenManager {
     }
 
     /// Single-flight refresh. `seen` is the generation the caller observed: if another refresh completed
-    /// meanwhile, its token is returned without a new request.
-    async fn refresh_from(&self, seen: u64) -> Result<SecretString, OpenApiError> {
+    /// meanwhile, its token is returned without a new request. `degraded_attempt` is the background task's
+    /// slow retry during an outage: it asks DingTalk although the manager is degraded.
+    async fn refresh_from(
+        &self,
+        seen: u64,
+        degraded_attempt: bool,
+    ) -> Result<SecretString, OpenApiError> {
         let _guard = self.inner.refresh_lock.lock().await;
         let credentials = {
             let state = self.state();
@@ -226,8 +242,10 @@ impl TokenManager {
             {
                 return Ok(cached.token.clone());
             }
-            if state.degraded {
-                return Err(degraded_error(&state));
+            // Degraded: only the background task's slow retry of an outage asks DingTalk.
+            let may_ask = !state.degraded || (degraded_attempt && !state.needs_user);
+            if !may_ask {
+                return Err(degraded_error(&state, &self.inner.policy));
             }
             state
                 .credentials
@@ -238,17 +256,21 @@ impl TokenManager {
         let mut state = self.state();
         match result {
             Ok(answer) => {
-                let lifetime = Duration::from_secs(answer.expire_in.max(1));
+                // `expireIn` is DingTalk's number: clamp it so `now + lifetime` cannot overflow an Instant.
+                let lifetime =
+                    Duration::from_secs(answer.expire_in.clamp(1, MAX_TOKEN_LIFETIME_SECS));
                 let token = SecretString::from(answer.access_token);
                 state.cached = Some(Cached {
                     token: token.clone(),
                     expires_at: Instant::now() + lifetime,
                     lifetime,
                 });
-                state.generation += 1;
+                state.generation = state.generation.wrapping_add(1);
                 state.failures = 0;
+                state.degraded = false;
+                state.needs_user = false;
                 state.last_error = None;
-                state.refreshes += 1;
+                state.refreshes = state.refreshes.saturating_add(1);
                 if std::mem::take(&mut state.recovering) {
                     tracing::info!("DingTalk access token obtained again; leaving degraded state");
                     self.inner.events.publish(Event::AuthRecovered);
@@ -256,8 +278,9 @@ impl TokenManager {
                 Ok(token)
             }
             Err(err) => {
-                state.failures += 1;
+                state.failures = state.failures.saturating_add(1);
                 state.last_error = Some(err.to_string());
+                state.needs_user = needs_user(&err);
                 tracing::warn!(failures = state.failures, code = err.code(), error = %err, "access token refresh failed");
                 if state.failures >= self.inner.policy.degrade_after && !state.degraded {
                     state.degraded = true;
@@ -270,6 +293,10 @@ impl TokenManager {
                         reason: err.to_string(),
                         failures: state.failures,
                     });
+                }
+                if state.degraded {
+                    // Callers hear the degraded state (transient unless the credentials were refused).
+                    return Err(degraded_error(&state, &self.inner.policy));
                 }
                 Err(err)
             }
@@ -305,8 +332,11 @@ impl TokenManager {
     /// When the background task should refresh next (None = wait for a wake-up).
     fn next_refresh_in(&self) -> Option<Duration> {
         let state = self.state();
-        if state.credentials.is_none() || state.degraded {
+        if state.credentials.is_none() || (state.degraded && state.needs_user) {
             return None;
+        }
+        if state.degraded {
+            return Some(self.inner.policy.degraded_retry);
         }
         let Some(cached) = &state.cached else {
             return Some(Duration::ZERO);
@@ -344,7 +374,7 @@ impl TokenManager {
             }
             // A forced refresh: the cached token may still be valid, but it is within the margin.
             let seen = self.state().generation;
-            if self.refresh_from(seen).await.is_err() && !self.is_degraded() {
+            if self.refresh_from(seen, true).await.is_err() && !self.is_degraded() {
                 let failures = self.state().failures;
                 retry_in = Some(self.inner.policy.delay_after(failures));
             }
@@ -352,8 +382,23 @@ impl TokenManager {
     }
 }
 
-fn degraded_error(state: &State) -> OpenApiError {
+/// Longest token lifetime believed (DingTalk issues 7200 s); anything larger is clamped.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
+
+/// DingTalk refused the credentials themselves (or the app): retrying unchanged cannot help.
+fn needs_user(err: &OpenApiError) -> bool {
+    matches!(
+        err,
+        OpenApiError::Auth(_)
+            | OpenApiError::NoCredentials
+            | OpenApiError::PermissionDenied(_)
+            | OpenApiError::InvalidParams(_)
+    )
+}
+
+fn degraded_error(state: &State, policy: &RefreshPolicy) -> OpenApiError {
     OpenApiError::AuthDegraded {
+        retry_in: (!state.needs_user).then_some(policy.degraded_retry),
         failures: state.failures,
         reason: state
             .last_error

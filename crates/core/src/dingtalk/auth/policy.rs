@@ -8,9 +8,13 @@ pub struct RefreshPolicy {
     pub refresh_margin: Duration,
     /// Pause after the 1st, 2nd, ... consecutive failure before the next attempt (the last entry repeats).
     pub retry_delays: Vec<Duration>,
-    /// After this many consecutive failures the manager is *degraded*: it stops asking DingTalk until the
-    /// credentials change or [`TokenManager::retry`](super::TokenManager::retry) is called.
+    /// After this many consecutive failures the manager is *degraded*: callers fail fast (no request per
+    /// call) and the dashboard says so. An outage (network, 5xx, throttling) is still retried every
+    /// `degraded_retry`; refused credentials wait for new ones or
+    /// [`TokenManager::retry`](super::TokenManager::retry).
     pub degrade_after: u32,
+    /// Pause between attempts while degraded by an outage.
+    pub degraded_retry: Duration,
     /// HTTP timeout of one token request.
     pub request_timeout: Duration,
 }
@@ -21,6 +25,7 @@ impl Default for RefreshPolicy {
             refresh_margin: Duration::from_secs(300),
             retry_delays: [1, 2, 4, 8, 16].map(Duration::from_secs).to_vec(),
             degrade_after: 5,
+            degraded_retry: Duration::from_secs(30),
             request_timeout: Duration::from_secs(10),
         }
     }

@@ -9,5 +9,6 @@ mod streamer;
 pub use client::{CardClient, CardTarget, StreamUpdate};
 pub use error::CardError;
 pub use streamer::{
-    CardStreamer, DEFAULT_MIN_INTERVAL, DEFAULT_SAFE_BYTES, StreamerConfig, safe_prefix,
+    CardStreamer, DEFAULT_FIRST_INTERVAL, DEFAULT_MIN_INTERVAL, DEFAULT_SAFE_BYTES, StreamerConfig,
+    safe_prefix, spacing_after,
 };

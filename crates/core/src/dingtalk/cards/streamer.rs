@@ -1,7 +1,13 @@
-//! Streams a growing answer into an AI card without hammering DingTalk: at most one PUT in flight, at least
-//! `min_interval` between PUT starts, and only the newest text is sent next (intermediate texts are
-//! skipped: every PUT carries the full text, so nothing is lost). Cards go blank above ~3,000 bytes, so
-//! `update` refuses content over the safe size and the caller switches to markdown chunks.
+//! Streams a growing answer into an AI card without hammering DingTalk. Invariants: at most one PUT in
+//! flight; PUT starts are spaced adaptively — the first text goes at once and the spacing doubles from
+//! `first_interval` up to the steady `min_interval` (about 1–2 s), so the user sees the answer start quickly
+//! while a long answer costs one call per interval, not one per token; only the newest text is sent next
+//! (every PUT carries the full text, `isFull` being required for markdown, so skipping intermediate texts
+//! loses nothing); the final PUT (`isFinalize` or `isError`) is always sent. Every PUT is an OpenAPI call
+//! counted against the monthly quota (D-BILL) — the reason for the spacing.
+//!
+//! Cards go blank above ~3,000 bytes (Docs `api-streamingupdate`: "内容 size 单次不要超过 1 K，总大小建议不要
+//! 超过 3 K"), so `update` refuses content over the safe size and the caller switches to markdown chunks.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +20,10 @@ use tokio::time::Instant;
 use super::client::{CardClient, CardTarget, StreamUpdate};
 use super::error::CardError;
 
-pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_millis(500);
+/// Spacing after the first PUT; it doubles after every PUT up to `min_interval`.
+pub const DEFAULT_FIRST_INTERVAL: Duration = Duration::from_millis(250);
+/// The steady spacing of PUT starts once the answer is flowing.
+pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_millis(1_500);
 /// DingTalk advises ≤3 KB of card content; longer answers were seen to render as a blank card.
 pub const DEFAULT_SAFE_BYTES: usize = 3_000;
 
@@ -22,6 +31,9 @@ pub const DEFAULT_SAFE_BYTES: usize = 3_000;
 pub struct StreamerConfig {
     /// The template's streaming variable.
     pub key: String,
+    /// Spacing after the first PUT (the ramp's start); never more than `min_interval`.
+    pub first_interval: Duration,
+    /// The steady spacing of PUT starts.
     pub min_interval: Duration,
     /// Content above this many bytes is not sent to the card.
     pub safe_bytes: usize,
@@ -31,6 +43,7 @@ impl Default for StreamerConfig {
     fn default() -> Self {
         Self {
             key: "content".to_owned(),
+            first_interval: DEFAULT_FIRST_INTERVAL,
             min_interval: DEFAULT_MIN_INTERVAL,
             safe_bytes: DEFAULT_SAFE_BYTES,
         }
@@ -193,7 +206,17 @@ fn cut(text: &str, max_bytes: usize) -> &str {
     &text[..end]
 }
 
-/// The single-flight loop: one PUT at a time, spaced by `min_interval`, always with the newest text.
+/// The pause after PUT number `sent` (1 = the first): `first_interval` doubled per PUT, capped at
+/// `min_interval`.
+pub fn spacing_after(config: &StreamerConfig, sent: u32) -> Duration {
+    let first = config.first_interval.min(config.min_interval);
+    let doublings = sent.saturating_sub(1).min(16);
+    first
+        .saturating_mul(1u32 << doublings)
+        .min(config.min_interval)
+}
+
+/// The single-flight loop: one PUT at a time, spaced by `spacing_after`, always with the newest text.
 async fn run(
     client: CardClient,
     out_track_id: String,
@@ -209,7 +232,15 @@ async fn run(
             // The streamer was dropped without finish/fail: stop quietly.
             return Ok(updates);
         }
-        tokio::time::sleep_until(next_allowed).await;
+        // Wait out the spacing, unless the end arrives: the final text goes at once.
+        while rx.borrow().end.is_none() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_allowed) => break,
+                changed = rx.changed() => if changed.is_err() {
+                    return Ok(updates);
+                },
+            }
+        }
         // Read after the pause so texts that arrived meanwhile collapse into one PUT.
         let wanted = rx.borrow_and_update().clone();
         let (content, is_finalize, is_error) = match &wanted.end {
@@ -218,7 +249,7 @@ async fn run(
             None if wanted.text == last_sent => continue,
             None => (wanted.text.as_str(), false, false),
         };
-        next_allowed = Instant::now() + config.min_interval;
+        let started = Instant::now();
         let update = StreamUpdate {
             out_track_id: &out_track_id,
             key: &config.key,
@@ -228,7 +259,8 @@ async fn run(
         };
         match client.stream(&update).await {
             Ok(()) => {
-                updates += 1;
+                updates = updates.saturating_add(1);
+                next_allowed = started + spacing_after(&config, updates);
                 last_sent = content.to_owned();
                 if wanted.end.is_some() {
                     return Ok(updates);
@@ -250,5 +282,30 @@ async fn run(
                 return Err(err);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spacing_starts_short_and_settles_at_the_steady_interval() {
+        let config = StreamerConfig::default();
+        let spacings: Vec<u128> = (1..=6)
+            .map(|n| spacing_after(&config, n).as_millis())
+            .collect();
+        assert_eq!(spacings, [250, 500, 1_000, 1_500, 1_500, 1_500]);
+    }
+
+    #[test]
+    fn a_first_interval_above_the_steady_one_is_capped() {
+        let config = StreamerConfig {
+            first_interval: Duration::from_secs(5),
+            min_interval: Duration::from_millis(100),
+            ..StreamerConfig::default()
+        };
+        assert_eq!(spacing_after(&config, 1), Duration::from_millis(100));
+        assert_eq!(spacing_after(&config, u32::MAX), Duration::from_millis(100));
     }
 }

@@ -1,6 +1,12 @@
 //! First-level document blocks (`GET …/documents/{docKey}/blocks`, block-data-structure) rendered as plain
 //! text, markdown or HTML. DingTalk offers no documented "export as markdown" (§6.3), so this is the read
-//! path. Unknown block types degrade to paragraphs of whatever text they carry; nothing is dropped silently.
+//! path.
+//!
+//! Invariant: nothing is dropped silently. The real read is lossy (issue 11 item 2: a table comes back as
+//! `{rowSize, colSize}` only, code blocks and images as `blockType: "unknown"` with no text), so such blocks
+//! render as a placeholder that says what is there (`[table, 2 × 2: not readable through the API]`), never
+//! as a blank line. Other block types degrade to paragraphs of whatever text they carry, or to a
+//! placeholder naming their type when they carry none.
 
 use serde_json::Value;
 
@@ -9,11 +15,45 @@ use super::types::DocFormat;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Block {
     Paragraph(String),
-    Heading { level: u8, text: String },
+    Heading {
+        level: u8,
+        text: String,
+    },
     Ordered(String),
     Unordered(String),
     Quote(String),
-    Code { language: String, text: String },
+    Code {
+        language: String,
+        text: String,
+    },
+    /// A table: the API gives its size only.
+    Table {
+        rows: Option<u64>,
+        cols: Option<u64>,
+    },
+    Image,
+    /// `blockType: "unknown"`: a code block or an image, indistinguishable in the read.
+    Unknown,
+    /// A block type this renderer does not know, carrying no text.
+    Other(String),
+}
+
+impl Block {
+    /// What stands in for an unreadable block.
+    fn placeholder(&self) -> Option<String> {
+        Some(match self {
+            Self::Table {
+                rows: Some(rows),
+                cols: Some(cols),
+            } => format!("[table, {rows} × {cols}: not readable through the API]"),
+            Self::Table { .. } => "[table: not readable through the API]".into(),
+            Self::Code { text, .. } if text.is_empty() => "[code block]".into(),
+            Self::Image => "[image]".into(),
+            Self::Unknown => "[code block or image: not readable through the API]".into(),
+            Self::Other(kind) => format!("[{kind}: not readable through the API]"),
+            _ => return None,
+        })
+    }
 }
 
 /// Decodes the `data` array of a blocks answer.
@@ -28,6 +68,7 @@ fn parse_block(value: &Value) -> Block {
         .unwrap_or("paragraph");
     let body = value.get(kind).unwrap_or(&Value::Null);
     let text = text_of(body);
+    let size = |key: &str| body.get(key).and_then(Value::as_u64);
     match kind {
         "heading" => Block::Heading {
             level: heading_level(body.get("level")),
@@ -44,6 +85,14 @@ fn parse_block(value: &Value) -> Block {
                 .to_owned(),
             text,
         },
+        "table" => Block::Table {
+            rows: size("rowSize"),
+            cols: size("colSize"),
+        },
+        "image" => Block::Image,
+        "unknown" => Block::Unknown,
+        "paragraph" => Block::Paragraph(text),
+        _ if text.is_empty() => Block::Other(kind.to_owned()),
         _ => Block::Paragraph(text),
     }
 }
@@ -91,11 +140,16 @@ fn render_text(blocks: &[Block]) -> String {
         } else {
             0
         };
+        if let Some(placeholder) = block.placeholder() {
+            lines.push(placeholder);
+            continue;
+        }
         lines.push(match block {
             Block::Paragraph(t) | Block::Heading { text: t, .. } | Block::Quote(t) => t.clone(),
             Block::Ordered(t) => format!("{number}. {t}"),
             Block::Unordered(t) => format!("- {t}"),
             Block::Code { text, .. } => text.clone(),
+            Block::Table { .. } | Block::Image | Block::Unknown | Block::Other(_) => String::new(),
         });
     }
     lines.join("\n")
@@ -126,6 +180,10 @@ fn render_markdown(blocks: &[Block]) -> String {
         } else {
             0
         };
+        if let Some(placeholder) = block.placeholder() {
+            out.push_str(&placeholder);
+            continue;
+        }
         match block {
             Block::Paragraph(t) => out.push_str(t),
             Block::Heading { level, text } => {
@@ -137,6 +195,7 @@ fn render_markdown(blocks: &[Block]) -> String {
             Block::Unordered(t) => out.push_str(&format!("- {t}")),
             Block::Quote(t) => out.push_str(&format!("> {t}")),
             Block::Code { language, text } => out.push_str(&format!("```{language}\n{text}\n```")),
+            Block::Table { .. } | Block::Image | Block::Unknown | Block::Other(_) => {}
         }
     }
     out
@@ -175,6 +234,10 @@ fn render_html(blocks: &[Block]) -> String {
             }
             open = wanted;
         }
+        if let Some(placeholder) = block.placeholder() {
+            out.push_str(&format!("<p>{}</p>\n", escape(&placeholder)));
+            continue;
+        }
         match block {
             Block::Paragraph(t) => out.push_str(&format!("<p>{}</p>\n", escape(t))),
             Block::Heading { level, text } => {
@@ -194,6 +257,7 @@ fn render_html(blocks: &[Block]) -> String {
                 escape(language),
                 escape(text)
             )),
+            Block::Table { .. } | Block::Image | Block::Unknown | Block::Other(_) => {}
         }
     }
     if let Some(tag) = open {
@@ -214,7 +278,7 @@ mod tests {
             json!({"blockType": "paragraph", "paragraph": {"text": "a <b>"}}),
             json!({"blockType": "orderedList", "orderedList": {"text": "one"}}),
             json!({"blockType": "orderedList", "orderedList": {"text": "two"}}),
-            json!({"blockType": "table", "table": {"children": [{"text": "cell"}]}}),
+            json!({"blockType": "table", "table": {"rowSize": 2, "colSize": 3}}),
         ])
     }
 
@@ -222,7 +286,7 @@ mod tests {
     fn markdown_numbers_consecutive_list_items() {
         assert_eq!(
             render(&sample(), DocFormat::Markdown),
-            "## T\n\na <b>\n\n1. one\n2. two\n\ncell"
+            "## T\n\na <b>\n\n1. one\n2. two\n\n[table, 2 × 3: not readable through the API]"
         );
     }
 
@@ -232,13 +296,30 @@ mod tests {
         assert!(html.contains("<h2>T</h2>"));
         assert!(html.contains("<p>a &lt;b&gt;</p>"));
         assert!(html.contains("<ol>\n<li>one</li>\n<li>two</li>\n</ol>"));
+        assert!(html.contains("<p>[table, 2 × 3: not readable through the API]</p>"));
+    }
+
+    #[test]
+    fn unreadable_blocks_render_as_placeholders_not_blank_lines() {
+        let blocks = parse_blocks(&[
+            json!({"blockType": "unknown"}),
+            json!({"blockType": "image", "image": {}}),
+            json!({"blockType": "code", "code": {}}),
+            json!({"blockType": "table"}),
+            json!({"blockType": "divider", "divider": {}}),
+        ]);
+        assert_eq!(
+            render(&blocks, DocFormat::Text),
+            "[code block or image: not readable through the API]\n[image]\n[code block]\n\
+             [table: not readable through the API]\n[divider: not readable through the API]"
+        );
     }
 
     #[test]
     fn text_keeps_only_words_and_list_markers() {
         assert_eq!(
             render(&sample(), DocFormat::Text),
-            "T\na <b>\n1. one\n2. two\ncell"
+            "T\na <b>\n1. one\n2. two\n[table, 2 × 3: not readable through the API]"
         );
     }
 }

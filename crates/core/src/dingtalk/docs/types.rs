@@ -71,7 +71,8 @@ pub struct CreateDocParams {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateDocResult {
-    /// The document's nodeId (= dentryUuid): accepted by both the node and the content APIs.
+    /// The document's `dentryUuid` (its `docKey` when DingTalk gave no `dentryUuid`): accepted by both the
+    /// node and the content APIs. Never the create answer's `nodeId` (refused by the content APIs).
     pub document_id: String,
     pub title: String,
     pub create_time: String,
@@ -93,7 +94,8 @@ pub struct GetDocResult {
     pub update_time: String,
     /// The creator's name (their unionId when the name cannot be read).
     pub author: String,
-    /// Pass back as `update_doc.base_version` to refuse overwriting someone else's newer change.
+    /// Pass back as `update_doc.base_version` to refuse overwriting someone else's newer change. The
+    /// node's `modifiedTimestamp` (ms) when DingTalk gives it, else its minute-precise `modifiedTime`.
     pub version: String,
 }
 

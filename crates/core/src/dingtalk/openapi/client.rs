@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::{OpenApiError, classify};
+use super::pace::AppRate;
 use crate::config::DingTalkSettings;
 use crate::dingtalk::auth::TokenManager;
 use crate::events::{Event, EventBus};
@@ -79,6 +80,8 @@ struct Inner {
     throttle_retries: u32,
     /// Counts calls against the monthly OpenAPI quota (none in tests that don't care).
     usage: Option<Arc<crate::quota::QuotaMeter>>,
+    /// The app-wide call rate every attempt waits for (none: the caller paces, e.g. the outbox).
+    pace: Option<AppRate>,
 }
 
 /// Cheap-to-clone handle.
@@ -104,6 +107,7 @@ impl OpenApiClient {
                 timeout: Duration::from_secs(15),
                 throttle_retries: 1,
                 usage: None,
+                pace: None,
             }),
         }
     }
@@ -116,6 +120,12 @@ impl OpenApiClient {
     /// Counts every completed, non-throttled call against the monthly quota.
     pub fn with_usage(self, meter: Arc<crate::quota::QuotaMeter>) -> Self {
         self.rebuild(|inner| inner.usage = Some(meter))
+    }
+
+    /// Every attempt of every call through this handle first takes a permit of the app's rate (AI cards and
+    /// Docs; robot sends are paced by the outbox from the same `AppRate`).
+    pub fn with_pacing(self, pace: AppRate) -> Self {
+        self.rebuild(|inner| inner.pace = Some(pace))
     }
 
     pub fn with_timeout(self, timeout: Duration) -> Self {
@@ -133,6 +143,7 @@ impl OpenApiClient {
             timeout: inner.timeout,
             throttle_retries: inner.throttle_retries,
             usage: inner.usage.clone(),
+            pace: inner.pace.clone(),
         };
         change(&mut copy);
         Self {
@@ -160,6 +171,9 @@ impl OpenApiClient {
         let mut throttled = 0;
         loop {
             let token = self.inner.tokens.token().await?;
+            if let Some(pace) = &self.inner.pace {
+                pace.until_ready().await;
+            }
             let result = self.send_once(request, token.expose_secret()).await;
             // Throttled and unsent calls do not count against the monthly quota (protocol notes §4.4).
             if let Some(meter) = &self.inner.usage
@@ -253,9 +267,11 @@ impl OpenApiClient {
             OpenApiError::RateLimited { fault, retry_after } => {
                 self.publish_rate_limited(api, &fault.code, *retry_after)
             }
-            OpenApiError::IpBanned { wait_secs } => {
-                self.publish_rate_limited(api, "1111", Duration::from_secs(wait_secs * 60))
-            }
+            OpenApiError::IpBanned { wait_secs } => self.publish_rate_limited(
+                api,
+                "1111",
+                Duration::from_secs(wait_secs.saturating_mul(60)),
+            ),
             OpenApiError::QuotaExhausted(fault) => {
                 tracing::warn!(api, code = %fault.code, "DingTalk monthly OpenAPI quota exhausted");
                 self.inner.events.publish(Event::ApiQuotaExhausted {

@@ -36,10 +36,17 @@ pub enum OpenApiError {
     NoCredentials,
     #[error("[OPENAPI_AUTH] DingTalk refused the app credentials or access token: {0}")]
     Auth(ApiFault),
+    /// `retry_in`: the outage is retried automatically this often (`None`: the credentials were refused and
+    /// only the user can fix them).
     #[error(
-        "[OPENAPI_AUTH_DEGRADED] access tokens cannot be obtained ({failures} failures in a row, last: {reason}); fix the credentials or retry"
+        "[OPENAPI_AUTH_DEGRADED] access tokens cannot be obtained ({failures} failures in a row, last: {reason}); {}",
+        if retry_in.is_some() { "retrying automatically" } else { "fix the credentials or retry" }
     )]
-    AuthDegraded { failures: u32, reason: String },
+    AuthDegraded {
+        failures: u32,
+        reason: String,
+        retry_in: Option<Duration>,
+    },
     #[error("[OPENAPI_PERMISSION] DingTalk denied the call: {0}")]
     PermissionDenied(ApiFault),
     #[error("[OPENAPI_RATE_LIMITED] DingTalk throttled the call: {fault}")]
@@ -89,6 +96,10 @@ impl OpenApiError {
     /// The MCP-facing code.
     pub fn tool_code(&self) -> &'static str {
         match self {
+            // An outage is DingTalk's side and retryable; refused credentials are the caller's to fix.
+            Self::AuthDegraded {
+                retry_in: Some(_), ..
+            } => "DINGTALK_ERROR",
             Self::NoCredentials | Self::Auth(_) | Self::AuthDegraded { .. } => "AUTH_ERROR",
             Self::PermissionDenied(_) => "PERMISSION_DENIED",
             Self::RateLimited { .. } | Self::QuotaExhausted(_) | Self::IpBanned { .. } => {
@@ -132,7 +143,13 @@ impl OpenApiError {
                 Some(("retry_after_ms", json!(retry_after.as_millis() as u64)))
             }
             Self::QuotaExhausted(_) => Some(("quota", json!("monthly_api_calls"))),
-            Self::IpBanned { wait_secs } => Some(("retry_after_ms", json!(wait_secs * 60_000))),
+            Self::IpBanned { wait_secs } => {
+                Some(("retry_after_ms", json!(wait_secs.saturating_mul(60_000))))
+            }
+            Self::AuthDegraded {
+                retry_in: Some(retry_in),
+                ..
+            } => Some(("retry_after_ms", json!(retry_in.as_millis() as u64))),
             Self::AuthDegraded { failures, .. } => Some(("degraded_failures", json!(failures))),
             _ => None,
         };
@@ -160,7 +177,14 @@ impl OpenApiError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::RateLimited { .. } | Self::Server(_) | Self::Http(_) | Self::IpBanned { .. }
+            Self::RateLimited { .. }
+                | Self::Server(_)
+                | Self::Http(_)
+                | Self::IpBanned { .. }
+                | Self::AuthDegraded {
+                    retry_in: Some(_),
+                    ..
+                }
         )
     }
 }

@@ -3,6 +3,8 @@
 
 mod client;
 mod error;
+mod pace;
 
 pub use client::{ApiFamily, ApiRequest, OpenApiClient};
 pub use error::{ApiFault, OpenApiError, QPS_RETRY_AFTER, classify};
+pub use pace::AppRate;

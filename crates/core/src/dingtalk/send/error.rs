@@ -1,5 +1,6 @@
-//! One error type for every send channel (sessionWebhook and the OpenAPI robot sends), so the bridge can
-//! decide "retry later" vs "give up" with `is_transient()` whatever channel it used.
+//! One error type for every send channel (sessionWebhook and the OpenAPI robot sends), so the outbox picks
+//! one of three reactions whatever channel it used: fall back to the OpenAPI (`falls_back_to_openapi`), wait
+//! and retry (`is_transient`, honouring `retry_after`), or fail with the reason (everything else).
 
 use std::time::Duration;
 
@@ -15,6 +16,30 @@ pub enum SendError {
     NoWebhook,
     #[error("[SEND_WEBHOOK_EXPIRED] the sessionWebhook has expired")]
     WebhookExpired,
+    /// DingTalk does not know the webhook's session or token (300001 "session 不存在" / "token is not
+    /// exist", 300005, 400101): expired early, revoked, or never valid. The OpenAPI can still reach the chat.
+    #[error(
+        "[SEND_WEBHOOK_INVALID] DingTalk does not accept this sessionWebhook ({errcode}: {message})"
+    )]
+    WebhookInvalid { errcode: i64, message: String },
+    /// The webhook refused the request itself (bad body, unsupported type, a custom-robot security check):
+    /// the OpenAPI send encodes the message differently and may succeed.
+    #[error("[SEND_WEBHOOK_REFUSED] the sessionWebhook refused the request ({errcode}: {message})")]
+    WebhookRefused { errcode: i64, message: String },
+    /// "System busy" or answers we do not understand, still failing after the sender's own retries.
+    #[error(
+        "[SEND_WEBHOOK_UNAVAILABLE] the sessionWebhook kept failing ({attempts} attempts, last: {last})"
+    )]
+    WebhookUnavailable { attempts: u32, last: String },
+    /// 400013: no channel reaches a dissolved group.
+    #[error("[SEND_GROUP_DISSOLVED] the group has been dissolved")]
+    GroupDissolved,
+    /// 400102 (robot disabled) / 400106 (robot not in the group): an admin has to act first.
+    #[error("[SEND_ROBOT_UNAVAILABLE] {0}")]
+    RobotUnavailable(String),
+    /// Content moderation (webhook 430101–430104, OpenAPI `contain.*`): resending the same text cannot help.
+    #[error("[SEND_CONTENT_REFUSED] DingTalk refused the content: {code}: {message}")]
+    ContentRefused { code: String, message: String },
     #[error("[SEND_THROTTLED] DingTalk throttled the send: {reason}")]
     Throttled {
         /// DingTalk's code or message (e.g. `send.too.fast`).
@@ -40,6 +65,12 @@ impl SendError {
         match self {
             Self::NoWebhook => "SEND_NO_WEBHOOK",
             Self::WebhookExpired => "SEND_WEBHOOK_EXPIRED",
+            Self::WebhookInvalid { .. } => "SEND_WEBHOOK_INVALID",
+            Self::WebhookRefused { .. } => "SEND_WEBHOOK_REFUSED",
+            Self::WebhookUnavailable { .. } => "SEND_WEBHOOK_UNAVAILABLE",
+            Self::GroupDissolved => "SEND_GROUP_DISSOLVED",
+            Self::RobotUnavailable(_) => "SEND_ROBOT_UNAVAILABLE",
+            Self::ContentRefused { .. } => "SEND_CONTENT_REFUSED",
             Self::Throttled { .. } => "SEND_THROTTLED",
             Self::TooLong(_) => "SEND_TOO_LONG",
             Self::InvalidRecipients(_) => "SEND_INVALID_RECIPIENT",
@@ -52,10 +83,23 @@ impl SendError {
     /// Worth retrying later unchanged (throttling, network, server errors).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Throttled { .. } | Self::Http(_) => true,
+            Self::Throttled { .. } | Self::Http(_) | Self::WebhookUnavailable { .. } => true,
             Self::Api(err) => err.is_transient(),
             _ => false,
         }
+    }
+
+    /// The sessionWebhook cannot carry this reply but the robot's OpenAPI send may: use it when configured.
+    /// (Throttling, a dissolved group, a disabled robot, refused content or size are not channel problems.)
+    pub fn falls_back_to_openapi(&self) -> bool {
+        matches!(
+            self,
+            Self::NoWebhook
+                | Self::WebhookExpired
+                | Self::WebhookInvalid { .. }
+                | Self::WebhookRefused { .. }
+                | Self::WebhookUnavailable { .. }
+        )
     }
 
     /// The pause DingTalk asked for (or our estimate), for the pacer.
@@ -64,7 +108,7 @@ impl SendError {
             Self::Throttled { retry_after, .. } => *retry_after,
             Self::Api(OpenApiError::RateLimited { retry_after, .. }) => Some(*retry_after),
             Self::Api(OpenApiError::IpBanned { wait_secs }) => {
-                Some(Duration::from_secs(wait_secs * 60))
+                Some(Duration::from_secs(wait_secs.saturating_mul(60)))
             }
             _ => None,
         }
@@ -82,7 +126,7 @@ impl SendError {
         if let OpenApiError::IpBanned { wait_secs } = &err {
             return Self::Throttled {
                 reason: "ip banned (status 1111)".to_owned(),
-                retry_after: Some(Duration::from_secs(wait_secs * 60)),
+                retry_after: Some(Duration::from_secs(wait_secs.saturating_mul(60))),
             };
         }
         let Some(fault) = err.fault() else {
@@ -100,6 +144,13 @@ impl SendError {
         }
         if code == "invalidParameter.msgParam.tooLong" {
             return Self::TooLong(fault.message.clone());
+        }
+        // D-OTO / D-GRP error tables: `contain.unsafe.url`, `contain.notAllowed.*`.
+        if code.starts_with("contain.") {
+            return Self::ContentRefused {
+                code: code.to_owned(),
+                message: fault.message.clone(),
+            };
         }
         if fault.status >= 500 {
             return Self::Http(fault.to_string());
@@ -185,5 +236,12 @@ mod tests {
             "SEND_API"
         );
         assert!(!send_error(403, "Forbidden.AccessDenied.ApiCountLimitForOrg").is_transient());
+    }
+
+    #[test]
+    fn moderated_content_is_refused_for_good_on_the_openapi_too() {
+        let err = send_error(400, "contain.unsafe.url");
+        assert_eq!(err.code(), "SEND_CONTENT_REFUSED");
+        assert!(!err.is_transient() && !err.falls_back_to_openapi());
     }
 }

@@ -1,12 +1,14 @@
 //! Replies through a message's `sessionWebhook`: no token, valid ~90 min, custom-robot style answers
-//! `{"errcode":0,"errmsg":"ok"}` where a non-zero errcode is a failure even with HTTP 200.
+//! `{"errcode":0,"errmsg":"ok"}` where a non-zero errcode is a failure even with HTTP 200 (what each answer
+//! means: `webhook_answer`). Invariant: the webhook URL (a bearer credential) never reaches an error or a log.
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use serde_json::json;
 
 use super::error::SendError;
+use super::webhook_answer::{Verdict, judge};
 use crate::time::now_ms;
 
 /// DingTalk rejects webhook bodies above 20,000 bytes (errcode 460101).
@@ -22,18 +24,30 @@ fn markdown_body(title: &str, text: &str) -> String {
     json!({"msgtype": "markdown", "markdown": {"title": title, "text": text}}).to_string()
 }
 
-#[derive(Deserialize)]
-struct WebhookAnswer {
-    #[serde(default)]
-    errcode: i64,
-    #[serde(default)]
-    errmsg: String,
+/// How often an unknown or "busy" answer is retried before the sender gives up on the webhook. D-ERR asks
+/// for at most three retries of errcode -1 ("系统繁忙，稍后再重试1次，最多重试3次").
+#[derive(Clone, Copy, Debug)]
+pub struct WebhookRetry {
+    pub retries: usize,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for WebhookRetry {
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(4),
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct WebhookSender {
     http: reqwest::Client,
     timeout: Duration,
+    retry: WebhookRetry,
 }
 
 impl WebhookSender {
@@ -41,10 +55,18 @@ impl WebhookSender {
         Self {
             http,
             timeout: Duration::from_secs(15),
+            retry: WebhookRetry::default(),
         }
     }
 
-    /// Sends markdown; returns the body size in bytes.
+    pub fn with_retry(mut self, retry: WebhookRetry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends markdown; returns the body size in bytes. Answers are judged by `webhook_answer::judge`; unknown
+    /// ones are retried here with backoff, then reported as `WebhookUnavailable` (the outbox falls back to the
+    /// OpenAPI or retries later).
     pub async fn send_markdown(
         &self,
         webhook: Option<&str>,
@@ -53,7 +75,8 @@ impl WebhookSender {
         text: &str,
     ) -> Result<usize, SendError> {
         let url = webhook.ok_or(SendError::NoWebhook)?;
-        if expires_ms.is_some_and(|expiry| expiry <= now_ms()) {
+        let expired = || expires_ms.is_some_and(|expiry| expiry <= now_ms());
+        if expired() {
             return Err(SendError::WebhookExpired);
         }
         let body = markdown_body(title, text);
@@ -63,46 +86,54 @@ impl WebhookSender {
                 body.len()
             )));
         }
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(self.retry.first_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.retries)
+            .with_jitter()
+            .build();
+        let mut attempts = 0u32;
+        loop {
+            attempts = attempts.saturating_add(1);
+            let (status, answer) = self.post(url, &body).await?;
+            let detail = match judge(status, &answer, expired()) {
+                Verdict::Sent => return Ok(body.len()),
+                Verdict::Failed(err) => {
+                    tracing::info!(code = err.code(), error = %err, "sessionWebhook refused the reply");
+                    return Err(err);
+                }
+                Verdict::Unknown(detail) => detail,
+            };
+            let Some(delay) = backoff.next() else {
+                tracing::warn!(attempts, answer = %detail, "sessionWebhook keeps failing; giving up on it");
+                return Err(SendError::WebhookUnavailable {
+                    attempts,
+                    last: detail,
+                });
+            };
+            // The URL is a bearer credential for the conversation: only the bounded answer is logged.
+            tracing::warn!(attempts, answer = %detail, delay_ms = delay.as_millis() as u64, "unexpected sessionWebhook answer; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One POST: the HTTP status and the raw answer. Transport failures are `Http` (transient).
+    async fn post(&self, url: &str, body: &str) -> Result<(u16, Vec<u8>), SendError> {
         let response = self
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.clone())
+            .body(body.to_owned())
             .timeout(self.timeout)
             .send()
             .await
             // The webhook URL is a bearer credential for that conversation: keep it out of errors.
             .map_err(|err| SendError::Http(err.without_url().to_string()))?;
-        let status = response.status();
-        let answer: Option<WebhookAnswer> = response.json().await.ok();
-        match answer {
-            Some(answer) if answer.errcode == 0 && status.is_success() => Ok(body.len()),
-            Some(answer) => Err(classify(answer.errcode, answer.errmsg, status.as_u16())),
-            None if status.is_server_error() => Err(SendError::Http(format!("HTTP {status}"))),
-            None => Err(SendError::Rejected {
-                code: "-1".to_owned(),
-                message: format!("HTTP {status} without a JSON answer"),
-            }),
-        }
-    }
-}
-
-fn classify(errcode: i64, errmsg: String, status: u16) -> SendError {
-    match errcode {
-        // 130101 "send too fast, exceed 20 times per minute", 410100 and 660026 (custom-robot family).
-        // DingTalk gives no retry hint here; the bridge's pacer decides.
-        130101 | 410100 | 660026 => SendError::Throttled {
-            reason: errmsg,
-            retry_after: None,
-        },
-        460101 => SendError::TooLong(errmsg),
-        // An expired/unknown session; one project saw HTTP 500 for expiry (protocol notes §3.1).
-        300001 | 300004 => SendError::WebhookExpired,
-        -1 if status >= 500 => SendError::Http(errmsg),
-        _ if status >= 500 => SendError::Http(format!("HTTP {status}: {errmsg}")),
-        _ => SendError::Rejected {
-            code: errcode.to_string(),
-            message: errmsg,
-        },
+        let status = response.status().as_u16();
+        let answer = response
+            .bytes()
+            .await
+            .map_err(|err| SendError::Http(err.without_url().to_string()))?;
+        Ok((status, answer.to_vec()))
     }
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::backoff::ReconnectBackoff;
 use super::connection::{self, ConnectionContext, ConnectionEnd, ConnectionReport, Socket};
 use super::gateway::{self, GatewayError};
 use super::handler::CallbackHandler;
@@ -18,7 +18,7 @@ use crate::config::StreamSettings;
 use crate::events::{ConnectionState, Event, EventBus};
 use crate::metrics::Metrics;
 
-/// A connection that lived this long (or delivered a callback) counts as good and resets the backoff.
+/// A connection that lived this long (or delivered a frame) counts as good and resets the backoff.
 const GOOD_CONNECTION: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
@@ -66,21 +66,11 @@ impl StreamClient {
         }
     }
 
-    fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
-        ExponentialBuilder::default()
-            .with_min_delay(self.config.settings.backoff_initial())
-            .with_max_delay(self.config.settings.backoff_max())
-            .with_factor(2.0)
-            .with_jitter()
-            .without_max_times()
-            .build()
-    }
-
     /// Runs until `cancel` fires. Never returns an error: failures are published and retried.
     pub async fn run(self, cancel: CancellationToken) {
         let (disconnect_tx, mut disconnect_rx) = mpsc::unbounded_channel::<u64>();
         let mut draining: JoinSet<ConnectionReport> = JoinSet::new();
-        let mut backoff = self.backoff();
+        let mut backoff = ReconnectBackoff::new(&self.config.settings);
         let mut opened_before = false;
         let mut reason = String::from("starting");
 
@@ -93,7 +83,17 @@ impl StreamClient {
             let socket = match socket {
                 Ok(socket) => socket,
                 Err(err) => {
-                    let delay = backoff.next().unwrap_or(self.config.settings.backoff_max());
+                    if let ConnectError::Gateway(
+                        gateway @ GatewayError::Rejected { code, message, .. },
+                    ) = &err
+                        && gateway.is_credentials()
+                    {
+                        self.events.publish(Event::CredentialsRejected {
+                            code: code.clone(),
+                            message: message.clone(),
+                        });
+                    }
+                    let delay = backoff.next_delay();
                     tracing::warn!(error = %err, delay_ms = delay.as_millis() as u64, "stream connect failed");
                     self.set_state(
                         ConnectionState::Backoff,
@@ -142,7 +142,7 @@ impl StreamClient {
                         // and open the replacement right away.
                         draining.spawn(async move { current.await.unwrap_or_else(|_| aborted()) });
                         reason = "server requested disconnect".into();
-                        backoff = self.backoff();
+                        backoff.healthy();
                         continue 'outer;
                     }
                     Some(done) = draining.join_next(), if !draining.is_empty() => {
@@ -152,8 +152,8 @@ impl StreamClient {
                     }
                     report = &mut current => {
                         let report = report.unwrap_or_else(|_| aborted());
-                        if report.lived >= GOOD_CONNECTION || report.callbacks > 0 {
-                            backoff = self.backoff();
+                        if report.lived >= GOOD_CONNECTION || report.callbacks > 0 || report.frames > 0 {
+                            backoff.healthy();
                         }
                         match report.end {
                             ConnectionEnd::Cancelled => break 'outer,
@@ -164,7 +164,7 @@ impl StreamClient {
                                 continue 'outer;
                             }
                             ConnectionEnd::Closed(why) | ConnectionEnd::Failed(why) => {
-                                let delay = backoff.next().unwrap_or(self.config.settings.backoff_max());
+                                let delay = backoff.next_delay();
                                 tracing::warn!(connection = id, why, delay_ms = delay.as_millis() as u64, "stream socket ended");
                                 self.set_state(ConnectionState::Backoff, &why, Some(why.clone()));
                                 reason = format!("reconnecting after: {why}");
@@ -221,6 +221,7 @@ fn aborted() -> ConnectionReport {
     ConnectionReport {
         end: ConnectionEnd::Failed("connection task aborted".into()),
         callbacks: 0,
+        frames: 0,
         lived: Duration::ZERO,
     }
 }

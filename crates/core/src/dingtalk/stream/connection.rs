@@ -49,6 +49,8 @@ pub(super) struct ConnectionContext {
 pub(super) struct ConnectionReport {
     pub end: ConnectionEnd,
     pub callbacks: u64,
+    /// Text frames received (pings and system frames included): a gateway that sends frames is healthy.
+    pub frames: u64,
     pub lived: Duration,
 }
 
@@ -71,6 +73,7 @@ pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionRep
         ctx: &ctx,
         ack,
         callbacks: 0,
+        frames: 0,
         drain_deadline: None,
     };
     let mut last_rx = Instant::now();
@@ -121,7 +124,7 @@ pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionRep
             }
         }
     };
-    let callbacks = reader.callbacks;
+    let (callbacks, frames) = (reader.callbacks, reader.frames);
     drop(reader);
     drop(outgoing);
     if matches!(end, ConnectionEnd::Cancelled) {
@@ -133,6 +136,7 @@ pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionRep
     ConnectionReport {
         end,
         callbacks,
+        frames,
         lived: started.elapsed(),
     }
 }
@@ -141,12 +145,14 @@ struct Reader<'a> {
     ctx: &'a ConnectionContext,
     ack: AckSender,
     callbacks: u64,
+    frames: u64,
     drain_deadline: Option<Instant>,
 }
 
 impl Reader<'_> {
     fn on_text(&mut self, text: &str) {
         self.ctx.metrics.frame_seen();
+        self.frames = self.frames.saturating_add(1);
         let frame = match DownFrame::parse(text) {
             Ok(frame) => frame,
             Err(err) => {

@@ -3,6 +3,7 @@
 //! go of a socket the server asked to `disconnect`, replaces sockets that fall silent, and reconnects with
 //! exponential backoff + jitter.
 
+mod backoff;
 mod client;
 mod connection;
 mod frames;

@@ -1,0 +1,116 @@
+//! Writing a resolved change into the settings file.
+//!
+//! Invariant: only the keys the change names are touched (with the resolved, normalised value), so a save
+//! from the settings window never rewrites settings the user did not edit, and never a secret: secrets are
+//! [`super::types::SecretAction`]s and go to the secret store, not through here.
+
+use super::types::SettingsChange;
+use crate::config::{Config, ConfigError, SettingsFile, string_array};
+
+pub fn write_change(
+    change: &SettingsChange,
+    resolved: &Config,
+    file: &mut SettingsFile,
+) -> Result<(), ConfigError> {
+    if let Some(dingtalk) = &change.dingtalk {
+        if dingtalk.client_id.is_some() {
+            file.set_or_remove("dingtalk.client_id", resolved.dingtalk.client_id.as_deref())?;
+        }
+        if dingtalk.robot_code.is_some() {
+            file.set_or_remove(
+                "dingtalk.robot_code",
+                resolved.dingtalk.robot_code.as_deref(),
+            )?;
+        }
+        if dingtalk.card_template_id.is_some() {
+            file.set("cards.template_id", resolved.cards.template_id.as_str())?;
+        }
+        if dingtalk.api_base.is_some() {
+            file.set("dingtalk.api_base", resolved.dingtalk.api_base.as_str())?;
+        }
+        if dingtalk.oapi_base.is_some() {
+            file.set("dingtalk.oapi_base", resolved.dingtalk.oapi_base.as_str())?;
+        }
+    }
+    if let Some(access) = &change.access {
+        if access.allowed_staff_ids.is_some() {
+            file.set(
+                "access.allowed_staff_ids",
+                string_array(resolved.access.allowed_staff_ids.iter().cloned()),
+            )?;
+        }
+        if access.allowed_groups.is_some() {
+            file.set(
+                "access.allowed_groups",
+                string_array(resolved.access.allowed_groups.iter().cloned()),
+            )?;
+        }
+    }
+    if let Some(agent) = &change.agent {
+        if agent.opencode_url.is_some() {
+            file.set("agent.opencode_url", resolved.agent.opencode_url.as_str())?;
+        }
+        if agent.opencode_directory.is_some() {
+            file.set_or_remove(
+                "agent.opencode_directory",
+                resolved.agent.opencode_directory.as_deref(),
+            )?;
+        }
+    }
+    if let Some(mcp) = &change.mcp {
+        if mcp.enabled.is_some() {
+            file.set("mcp.enabled", resolved.mcp.enabled)?;
+        }
+        if mcp.port.is_some() {
+            file.set("mcp.port", i64::from(resolved.mcp.port))?;
+        }
+    }
+    if let Some(docs) = &change.docs {
+        if docs.operator_user_id.is_some() {
+            file.set_or_remove(
+                "docs.operator_user_id",
+                resolved.docs.operator_user_id.as_deref(),
+            )?;
+        }
+        if docs.operator_mobile.is_some() {
+            file.set_or_remove(
+                "docs.operator_mobile",
+                resolved.docs.operator_mobile.as_deref(),
+            )?;
+        }
+    }
+    if let Some(pacing) = &change.pacing {
+        if pacing.per_conversation.is_some() {
+            file.set(
+                "pacing.per_conversation",
+                i64::from(resolved.pacing.per_conversation),
+            )?;
+        }
+        if pacing.app_per_second.is_some() {
+            file.set(
+                "pacing.app_per_second",
+                i64::from(resolved.pacing.app_per_second),
+            )?;
+        }
+    }
+    if let Some(quota) = &change.quota {
+        if quota.stream_budget.is_some() {
+            file.set(
+                "quota.stream_budget",
+                to_toml_int(resolved.quota.stream_budget),
+            )?;
+        }
+        if quota.api_budget.is_some() {
+            file.set("quota.api_budget", to_toml_int(resolved.quota.api_budget))?;
+        }
+    }
+    if change.ui.as_ref().is_some_and(|ui| ui.language.is_some()) {
+        file.set_or_remove("ui.language", resolved.ui.language.as_deref())?;
+    }
+    Ok(())
+}
+
+/// TOML integers are i64; budgets came in as positive i64, so this never saturates in practice.
+fn to_toml_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,284 @@
+//! The dashboard's HTTP API behind its login, over real sockets: a real engine on `dingtalk-sim`, the real
+//! router, a real settings file. What a browser (or any other local process) observes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dingbridge_core::agent::EchoAgent;
+use dingbridge_core::api::http::{router, serve};
+use dingbridge_core::api::{DashboardAuth, DashboardHost};
+use dingbridge_core::config::Config;
+use dingbridge_core::mcp::McpToken;
+use dingbridge_core::secrets::{CLIENT_SECRET, MemorySecretStore};
+use dingbridge_core::settings::{
+    Mode, OpenCodeIntegration, Runtime, SettingsError, SettingsService,
+};
+use dingbridge_core::{Credentials, Engine, EngineOptions};
+use dingtalk_sim::{Sim, SimConfig};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+const SECRET: &str = "sim-secret-value";
+
+struct TestHost {
+    engine: Engine,
+    settings: Arc<SettingsService>,
+    opencode: OpenCodeIntegration,
+    token: Arc<McpToken>,
+    applied: Mutex<Vec<Config>>,
+}
+
+#[async_trait::async_trait]
+impl DashboardHost for TestHost {
+    fn engine(&self) -> Option<Engine> {
+        Some(self.engine.clone())
+    }
+    fn runtime(&self) -> Runtime {
+        Runtime {
+            mode: Mode::Real,
+            mcp_url: Some("http://127.0.0.1:8766/mcp".into()),
+        }
+    }
+    fn settings(&self) -> Arc<SettingsService> {
+        self.settings.clone()
+    }
+    fn opencode(&self) -> OpenCodeIntegration {
+        self.opencode.clone()
+    }
+    fn mcp_token(&self) -> Option<Arc<McpToken>> {
+        Some(self.token.clone())
+    }
+    async fn apply(&self, config: Config) -> Result<(), SettingsError> {
+        self.applied.lock().unwrap().push(config);
+        Ok(())
+    }
+}
+
+struct Dashboard {
+    base: String,
+    login_url: String,
+    auth: Arc<DashboardAuth>,
+    addr: std::net::SocketAddr,
+    host: Arc<TestHost>,
+    config_path: std::path::PathBuf,
+    http: reqwest::Client,
+    _sim: Sim,
+    _dir: tempfile::TempDir,
+}
+
+async fn dashboard() -> Dashboard {
+    let sim = Sim::start(SimConfig::default().with_credentials("sim-client", SECRET))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.dingtalk.api_base = sim.base_url();
+    config.dingtalk.oapi_base = sim.base_url();
+    let engine = Engine::start(EngineOptions {
+        mode: "test".into(),
+        config,
+        data_dir: dir.path().join("data"),
+        credentials: Some(Credentials {
+            client_id: "sim-client".into(),
+            client_secret: SecretString::from(SECRET),
+        }),
+        agent: Arc::new(EchoAgent::new(Duration::ZERO)).into(),
+    })
+    .await
+    .unwrap();
+    let config_path = dir.path().join("config").join("settings.toml");
+    let store = Arc::new(MemorySecretStore::default());
+    let host = Arc::new(TestHost {
+        engine,
+        settings: Arc::new(SettingsService::new(&config_path, store.clone(), "memory")),
+        opencode: OpenCodeIntegration::new(dir.path().join("opencode"), None),
+        token: Arc::new(McpToken::fixed(SecretString::from("dbm_test"))),
+        applied: Mutex::new(Vec::new()),
+    });
+    let auth = Arc::new(DashboardAuth::from_store(store.as_ref()));
+    let app = router(host.clone(), auth.clone(), None);
+    let (addr, _task) = serve(app, 0, std::future::pending()).await.unwrap();
+    Dashboard {
+        base: format!("http://{addr}"),
+        login_url: auth.login_url(addr),
+        auth,
+        addr,
+        host,
+        config_path,
+        // No redirects: the login's 303 and its Set-Cookie are what is under test.
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _sim: sim,
+        _dir: dir,
+    }
+}
+
+impl Dashboard {
+    /// Opens the login URL and returns the session cookie (`name=value`).
+    async fn login(&self) -> String {
+        let response = self.http.get(&self.login_url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[LOCATION], "/");
+        let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    async fn put_settings(&self, cookie: &str, change: Value, csrf: bool) -> reqwest::Response {
+        let mut request = self
+            .http
+            .put(format!("{}/api/settings", self.base))
+            .header(COOKIE, cookie)
+            .json(&json!({ "change": change }));
+        if csrf {
+            request = request.header("X-DingBridge-Request", "1");
+        }
+        request.send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn without_the_cookie_status_events_and_settings_answer_401() {
+    let dashboard = dashboard().await;
+    for path in ["/api/status", "/api/events", "/api/settings"] {
+        let response = dashboard
+            .http
+            .get(format!("{}{path}", dashboard.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "UNAUTHORIZED", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn after_the_login_url_status_events_and_settings_answer_200() {
+    let dashboard = dashboard().await;
+    let cookie = dashboard.login().await;
+    for path in ["/api/status", "/api/events", "/api/settings"] {
+        let response = dashboard
+            .http
+            .get(format!("{}{path}", dashboard.base))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_login_code_works_only_once() {
+    let dashboard = dashboard().await;
+    dashboard.login().await;
+    let again = dashboard
+        .http
+        .get(&dashboard.login_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    assert!(again.headers().get(SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn a_new_login_code_replaces_the_printed_one() {
+    let dashboard = dashboard().await;
+    let fresh = dashboard.auth.login_url(dashboard.addr);
+    let stale = dashboard
+        .http
+        .get(&dashboard.login_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+    let ok = dashboard.http.get(&fresh).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_put_without_the_csrf_header_is_forbidden_and_changes_nothing() {
+    let dashboard = dashboard().await;
+    let cookie = dashboard.login().await;
+    let response = dashboard
+        .put_settings(&cookie, json!({"ui": {"language": "zh-CN"}}), false)
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "FORBIDDEN");
+    assert!(!dashboard.config_path.exists());
+}
+
+#[tokio::test]
+async fn saving_an_invalid_port_answers_invalid_settings_naming_the_field() {
+    let dashboard = dashboard().await;
+    let cookie = dashboard.login().await;
+    let response = dashboard
+        .put_settings(&cookie, json!({"mcp": {"port": 70000}}), true)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "INVALID_SETTINGS");
+    assert_eq!(body["fields"][0]["field"], "mcp.port");
+    assert!(dashboard.host.applied.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn saving_keeps_the_users_comment_and_puts_no_secret_in_the_file() {
+    let dashboard = dashboard().await;
+    std::fs::create_dir_all(dashboard.config_path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &dashboard.config_path,
+        "# my DingBridge settings\n[access]\nallowed_staff_ids = [\"alice\"] # the team lead\n",
+    )
+    .unwrap();
+    let cookie = dashboard.login().await;
+    let response = dashboard
+        .put_settings(
+            &cookie,
+            json!({
+                "dingtalk": {"client_id": "dingnewapp", "client_secret": {"set": "top-secret-value"}},
+                "access": {"allowed_staff_ids": ["alice", "bob"]},
+            }),
+            true,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("top-secret-value"));
+    let view: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(view["dingtalk"]["client_secret_set"], true);
+    assert_eq!(view["dingtalk"]["client_id"], "dingnewapp");
+
+    let file = std::fs::read_to_string(&dashboard.config_path).unwrap();
+    assert!(file.starts_with("# my DingBridge settings\n"));
+    assert!(file.contains("allowed_staff_ids = [\"alice\", \"bob\"] # the team lead"));
+    assert!(!file.contains("top-secret-value"));
+    let stored = dashboard
+        .host
+        .settings
+        .secrets()
+        .get(CLIENT_SECRET)
+        .unwrap();
+    assert_eq!(stored.unwrap().expose_secret(), "top-secret-value");
+    assert_eq!(dashboard.host.applied.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_page_without_the_cookie_says_to_open_the_login_url() {
+    let dashboard = dashboard().await;
+    let response = dashboard
+        .http
+        .get(format!("{}/index.html", dashboard.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.text().await.unwrap().contains("login URL"));
+}

@@ -1,0 +1,144 @@
+// First run in a browser, against real processes: the DingTalk simulator and `dingbridged` started with no
+// credentials anywhere (so it runs the demo). The dashboard offers the setup guide; the user enters the
+// simulator's credentials, tests the connection (every DingTalk step green), saves, and lands on the dashboard
+// connected for real, out of the demo, without a restart. Writes docs/screenshots/setup-<locale>.png.
+//
+//   dbus-run-session -- sh -c 'echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; node --test tests/ui/setup.test.mjs'
+//
+// The secret goes to the keychain (Secret Service), hence the D-Bus session with an unlocked gnome-keyring.
+// Needs: target/debug/dingbridged and target/debug/dingtalk-sim, Debian's chromium, `npm run build:ui`.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { LOCALES, catalogueKeys, daemonBin, launchBrowser, pageProblems, screenshotDir, simBin, startProcess, stopProcess } from './support.mjs';
+
+const TIMEOUT_MS = 20_000;
+// Credentials the simulator accepts; the secret must end up in the keychain and in no file.
+const CLIENT_ID = 'ding-ui-setup-test';
+const CLIENT_SECRET = `setup-secret-${process.pid}-${Date.now()}`;
+
+let sim;
+let daemon;
+let scratch;
+let browser;
+let context;
+let page;
+let origin;
+let keys = [];
+const errors = [];
+
+before(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'dingbridge-setup-'));
+  await mkdir(path.join(scratch, 'data'));
+  sim = await startProcess(simBin, ['--port', '0', '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET], {
+    wanted: ['DINGTALK_SIM_BASE_URL'],
+  });
+  const simUrl = sim.values.DINGTALK_SIM_BASE_URL.replace(/\/+$/, '');
+  // Only where DingTalk is (the simulator) and the echo agent (no OpenCode here, so its test step is
+  // skipped): no credentials, so the daemon starts in the demo.
+  const config = path.join(scratch, 'config.toml');
+  await writeFile(
+    config,
+    `# written by tests/ui/setup.test.mjs\n[dingtalk]\napi_base = "${simUrl}"\noapi_base = "${simUrl}"\n\n[agent]\nbackend = "echo"\n`,
+  );
+  const env = { DINGBRIDGE_CONFIG: config, DINGBRIDGE_DATA_DIR: path.join(scratch, 'data') };
+  for (const name of ['DINGTALK_CLIENT_ID', 'DINGTALK_CLIENT_SECRET']) env[name] = null;
+  daemon = await startProcess(daemonBin, ['--port', '0', '--mcp-port', '0'], { env, wanted: ['DINGBRIDGE_DASHBOARD_URL'] });
+  const loginUrl = daemon.values.DINGBRIDGE_DASHBOARD_URL;
+  origin = new URL(loginUrl).origin;
+  keys = await catalogueKeys();
+  browser = await launchBrowser();
+  context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(loginUrl, { waitUntil: 'load' });
+  await mkdir(screenshotDir, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await stopProcess(daemon?.child);
+  await stopProcess(sim?.child);
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+test('with no credentials the demo runs and the dashboard leads to the setup guide', async () => {
+  await page.locator('#setup-banner').waitFor({ state: 'visible', timeout: TIMEOUT_MS });
+  assert.equal(await page.locator('#demo-chip').isVisible(), true, 'the demo is labelled');
+  await page.locator('#setup-open').click();
+  await page.waitForURL(/\/settings\.html$/, { timeout: TIMEOUT_MS });
+  await page.waitForSelector('body[data-ready="true"]', { timeout: TIMEOUT_MS });
+  assert.equal(await page.locator('#setup').isVisible(), true);
+  assert.equal(await page.locator('#sec-agent').isVisible(), false, 'the other sections wait behind "Show all settings"');
+  assert.equal((await page.locator('#save').textContent()).trim(), 'Save & connect');
+  assert.equal(await page.locator('#demo-banner').isVisible(), true);
+  assert.equal(await page.locator('#try-demo').isVisible(), false, 'already in the demo');
+  assert.match(await page.locator('#setup').textContent(), /Stream mode/);
+  assert.deepEqual(await pageProblems(page, keys), []);
+});
+
+test('the setup guide renders fully in every language (screenshots)', async () => {
+  const cookies = await context.cookies();
+  for (const locale of LOCALES) {
+    const other = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
+    try {
+      await other.addCookies(cookies);
+      const view = await other.newPage();
+      await view.goto(`${origin}/settings.html`, { waitUntil: 'load' });
+      await view.waitForSelector('body[data-ready="true"]', { timeout: TIMEOUT_MS });
+      assert.equal(await view.evaluate(() => document.documentElement.lang), locale);
+      assert.deepEqual(await pageProblems(view, keys), []);
+      await view.evaluate(() => window.scrollTo(0, 0));
+      await view.screenshot({ path: path.join(screenshotDir, `setup-${locale}.png`), fullPage: true });
+    } finally {
+      await other.close();
+    }
+  }
+});
+
+test("Test connection with the simulator's credentials is green on every DingTalk step", async () => {
+  await page.fill('#f-dingtalk-client_id', CLIENT_ID);
+  await page.fill('#f-dingtalk-client_secret', CLIENT_SECRET);
+  await page.locator('#test-connection').click();
+  await page.waitForSelector('#test-summary:not([data-result="running"])', { timeout: TIMEOUT_MS });
+  const steps = await page.locator('#test-steps li').evaluateAll((items) => items.map((li) => [li.dataset.step, li.dataset.result]));
+  const results = Object.fromEntries(steps);
+  for (const step of ['token', 'gateway', 'websocket']) assert.equal(results[step], 'ok', `step ${step}: ${JSON.stringify(steps)}`);
+  assert.deepEqual(await pageProblems(page, keys), []);
+});
+
+test('Save & connect leaves the setup guide for the dashboard, connected', async () => {
+  await page.locator('#save').click();
+  // Either the dashboard opens, or the page says why not (which the assertion then shows).
+  await page.waitForFunction(
+    () => !location.pathname.endsWith('settings.html') || !document.querySelector('#form-error')?.hidden || document.querySelector('.field.has-error'),
+    null,
+    { timeout: TIMEOUT_MS },
+  );
+  if (page.url().endsWith('settings.html')) {
+    const problem = await page.evaluate(() => [document.querySelector('#form-error')?.textContent, ...[...document.querySelectorAll('.field.has-error')].map((f) => `${f.dataset.field}: ${f.textContent}`)]);
+    assert.fail(`saving did not connect: ${JSON.stringify(problem)} (${JSON.stringify(await page.locator('#saved-banner').textContent())})`);
+  }
+  await page.waitForURL(/\/(index\.html)?$/, { timeout: TIMEOUT_MS });
+  await page.waitForFunction(() => document.querySelector('#conn-state')?.dataset.state === 'connected', null, { timeout: TIMEOUT_MS });
+  await page.waitForFunction(() => document.querySelector('#setup-banner')?.hidden === true, null, { timeout: TIMEOUT_MS });
+  assert.equal(await page.locator('#demo-chip').isVisible(), false, 'real mode is not labelled as the demo');
+  await page.goto(`${origin}/settings.html`, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready="true"]', { timeout: TIMEOUT_MS });
+  assert.equal(await page.locator('#setup').isVisible(), false, 'configured: the full settings, no guide');
+  assert.equal(await page.inputValue('#f-dingtalk-client_secret'), '', 'the secret is never shown back');
+  assert.deepEqual(errors, []);
+});
+
+test('the secret is in no file DingBridge wrote', async () => {
+  const files = (await readdir(scratch, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  for (const entry of files) {
+    const file = path.join(entry.parentPath ?? entry.path, entry.name);
+    const content = await readFile(file).catch(() => Buffer.alloc(0));
+    assert.equal(content.includes(CLIENT_SECRET), false, `${file} holds the secret`);
+  }
+});

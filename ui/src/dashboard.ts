@@ -1,0 +1,298 @@
+// The dashboard (index.html): connection, quota, latency, queues, counters, conversations and the live
+// event feed, from the status snapshot and the event stream of either transport. Every string from the
+// engine (message previews, titles, nicknames, errors) comes from strangers: it only reaches the page through
+// textContent / attributes (see dom.ts), never innerHTML.
+
+import { api, connect, supports, toApiError, transport, type LinkState } from './client.js';
+import { byId, el } from './dom.js';
+import { Feed, connectionStateText, shortId } from './feed.js';
+import { fmtAgo, fmtDuration, fmtMicros, fmtMonth, fmtNumber, fmtPercent, fmtWhen, followSetting, initLanguage, localize, onLanguageChange, pluralKey, t, tn } from './i18n.js';
+import { renderOpenCodeConfigs } from './opencode.js';
+import { needsSetup } from './setup.js';
+import type { AuthStatus, ConnectionStatus, Counters, LatencySummary, OutboxStatus, QueueStatus, QuotaStatus, StatusSnapshot } from './types.js';
+
+const MAX_CONVERSATIONS = 200;
+const QUOTA_WARN_RATIO = 0.8;
+
+const COUNTERS: readonly [keyof Counters, string][] = [
+  ['frames', 'counter.frames'],
+  ['received', 'counter.received'],
+  ['duplicates', 'counter.duplicates'],
+  ['acked', 'counter.acked'],
+  ['rejected', 'counter.rejected'],
+  ['agent_replied', 'counter.agent_replied'],
+  ['agent_failed', 'counter.agent_failed'],
+  ['replies_sent', 'counter.replies_sent'],
+  ['replies_failed', 'counter.replies_failed'],
+];
+const BAD_COUNTERS = new Set<keyof Counters>(['rejected', 'agent_failed', 'replies_failed']);
+
+let latest: StatusSnapshot | null = null;
+let link: { state: LinkState; detail?: string } = { state: 'connecting' };
+const titles = new Map<string, string>(); // conversation_id -> title, from snapshots and message events
+const titleOf = (conversationId: string): string => titles.get(conversationId) ?? shortId(conversationId);
+const feed = new Feed(titleOf);
+
+// ---------- status snapshot ----------
+
+function renderStatus(status: StatusSnapshot): void {
+  latest = status;
+  document.body.dataset.mode = status.mode;
+  byId('version').textContent = status.version ? `v${status.version}` : '';
+  showDemo(status.mode === 'demo');
+  for (const c of status.conversations) titles.set(c.conversation_id, c.title);
+
+  renderConnection(status.connection);
+  renderQuota(status.quota);
+  renderAuth(status.auth);
+  renderLatency(status.ack_latency);
+  renderQueues(status.queues);
+  renderOutbox(status.outbox);
+  renderCounters(status.counters);
+  renderConversations(status);
+  renderClock();
+}
+
+function showDemo(demo: boolean): void {
+  byId('demo-banner').hidden = !demo;
+  byId('demo-chip').hidden = !demo;
+}
+
+function renderConnection(connection: ConnectionStatus): void {
+  const state = connection.state;
+  const badge = byId('conn-state');
+  badge.dataset.state = state;
+  badge.textContent = connectionStateText(state);
+  byId('conn-state-text').textContent = connectionStateText(state);
+  byId('reconnects').textContent = fmtNumber(connection.reconnects);
+  const error = byId('last-error');
+  error.hidden = !connection.last_error;
+  error.classList.toggle('recovered', state === 'connected');
+  if (connection.last_error) {
+    localize(error, state === 'connected' ? 'conn.recovered_from' : 'conn.last_error', { error: connection.last_error });
+  } else {
+    error.textContent = '';
+  }
+}
+
+function renderQuota(quota: QuotaStatus): void {
+  const used = quota.stream_used;
+  const budget = quota.stream_budget;
+  const ratio = budget > 0 ? used / budget : 0;
+  const percent = Math.min(100, Math.round(ratio * 100));
+  const level = quota.exhausted || (budget > 0 && used >= budget) ? 'exhausted' : ratio >= QUOTA_WARN_RATIO ? 'warn' : 'ok';
+  byId('quota-month').textContent = fmtMonth(quota.month);
+  byId('quota-used').textContent = fmtNumber(used);
+  byId('quota-budget').textContent = fmtNumber(budget);
+  const meter = byId('quota-meter');
+  meter.dataset.level = level;
+  meter.setAttribute('aria-valuenow', String(percent));
+  byId('quota-fill').style.width = `${quota.exhausted ? 100 : percent}%`;
+  const note = byId('quota-note');
+  if (level === 'exhausted') localize(note, 'quota.exhausted');
+  else localize(note, level === 'warn' ? 'quota.used_low' : 'quota.used', { percent: fmtPercent(percent / 100) });
+  localize(byId('quota-api'), 'quota.api_calls', { used: quota.api_used, budget: quota.api_budget });
+}
+
+// OpenAPI access-token health: a degraded token manager stops calling DingTalk until credentials change.
+function renderAuth(auth: AuthStatus): void {
+  const banner = byId('auth-banner');
+  const degraded = auth.state === 'degraded';
+  banner.hidden = !degraded;
+  if (!degraded) return;
+  if (auth.last_error) localize(banner, 'auth.degraded_reason', { failures: auth.consecutive_failures, error: auth.last_error });
+  else localize(banner, 'auth.degraded', { failures: auth.consecutive_failures });
+}
+
+// Outbound messages waiting for the pacer or a retry; "rate-limited" = waiting for the conversation's limit.
+function renderOutbox(outbox: OutboxStatus): void {
+  localize(byId('outbox-summary'), 'outbox.summary', { pending: outbox.pending, throttled: outbox.throttled });
+  const limited = outbox.conversations.filter((c) => c.rate_limited).map((c) => titleOf(c.conversation_id));
+  const line = byId('outbox-limited');
+  if (limited.length === 0) localize(line, 'outbox.none_limited');
+  else {
+    const names = new Intl.ListFormat(document.documentElement.lang, { type: 'unit' }).format(limited.slice(0, 3));
+    localize(line, limited.length > 3 ? 'outbox.limited_more' : 'outbox.limited', { names, more: limited.length - 3 });
+  }
+}
+
+function renderLatency(latency: LatencySummary): void {
+  byId('ack-p50').textContent = latency.count ? fmtMicros(latency.p50_us) : '—';
+  byId('ack-p99').textContent = latency.count ? fmtMicros(latency.p99_us) : '—';
+  localize(byId('ack-summary'), pluralKey('ack.summary', latency.count), {
+    max: latency.count ? fmtMicros(latency.max_us) : '—',
+    count: latency.count,
+  });
+}
+
+function renderQueues(queues: QueueStatus): void {
+  byId('queue-total').textContent = fmtNumber(queues.total_depth);
+  byId('queue-inflight').textContent = fmtNumber(queues.in_flight);
+  const list = byId('queue-list');
+  const items = [...queues.conversations].sort((a, b) => b.depth - a.depth);
+  const deepest = Math.max(1, ...items.map((q) => q.depth));
+  list.replaceChildren(
+    ...items.slice(0, 6).map((q) => {
+      const li = el('li');
+      li.append(el('span', 'queue-name', titleOf(q.conversation_id)));
+      const bar = el('span', 'queue-bar');
+      const fill = el('span', 'queue-bar-fill');
+      fill.style.width = `${Math.max(4, Math.round((q.depth / deepest) * 100))}%`;
+      bar.append(fill);
+      li.append(bar, el('span', 'queue-depth', fmtNumber(q.depth)));
+      li.title = q.conversation_id;
+      return li;
+    }),
+  );
+  if (items.length > 6) list.append(el('li', 'muted small', t('queue.more', { count: items.length - 6 })));
+  if (items.length === 0) list.append(el('li', 'muted small', t('queue.empty')));
+}
+
+function renderCounters(counters: Counters): void {
+  byId('counters').replaceChildren(
+    ...COUNTERS.map(([key, label]) => {
+      const value = counters[key];
+      const item = el('div', 'counter');
+      if (BAD_COUNTERS.has(key) && value > 0) item.classList.add('counter-bad');
+      item.dataset.counter = key;
+      item.append(el('dt', null, t(label)), el('dd', null, fmtNumber(value)));
+      return item;
+    }),
+  );
+}
+
+function renderConversations(status: StatusSnapshot): void {
+  const sorted = [...status.conversations].sort((a, b) => b.last_message_at_ms - a.last_message_at_ms);
+  byId('conv-count').textContent = sorted.length ? `(${fmtNumber(sorted.length)})` : '';
+  byId('conversations-empty').hidden = sorted.length > 0;
+  byId('conversations').replaceChildren(
+    ...sorted.slice(0, MAX_CONVERSATIONS).map((c) => {
+      const li = el('li', 'conversation');
+      li.dataset.conversationId = c.conversation_id;
+      const kind = c.kind === 'group' ? 'group' : 'single';
+      const avatar = el('span', `avatar avatar-${kind}`, initial(c.title));
+      avatar.setAttribute('aria-hidden', 'true');
+      const body = el('div', 'conv-body');
+      const top = el('div', 'conv-top');
+      const badge = el('span', `kind kind-${kind}`, t(kind === 'group' ? 'conv.kind_group' : 'conv.kind_single'));
+      badge.dataset.kind = kind;
+      top.append(el('span', 'conv-title', c.title || shortId(c.conversation_id)), badge, el('time', 'conv-time', fmtWhen(c.last_message_at_ms)));
+      const bottom = el('div', 'conv-bottom');
+      bottom.append(el('span', 'conv-preview', c.last_preview || '—'), el('span', 'conv-count', tn('conv.messages', c.messages)));
+      body.append(top, bottom);
+      li.append(avatar, body);
+      li.title = c.conversation_id;
+      return li;
+    }),
+  );
+}
+
+function initial(title: string): string {
+  const first = Array.from(title.trim())[0];
+  return first ? first.toUpperCase() : '#';
+}
+
+/** Relative times tick every second without refetching. */
+function renderClock(): void {
+  if (!latest) return;
+  const connection = latest.connection;
+  byId('last-frame').textContent = fmtAgo(connection.last_frame_at_ms);
+  byId('connected-for').textContent =
+    connection.state === 'connected' && typeof connection.connected_since_ms === 'number' ? fmtDuration(Date.now() - connection.connected_since_ms) : '—';
+}
+
+// ---------- link state ----------
+
+const LINK_KEYS: Record<LinkState, string> = {
+  connecting: 'link.connecting',
+  live: 'link.live',
+  reconnecting: 'link.reconnecting',
+  error: 'link.error',
+};
+
+function renderLink(next: { state: LinkState; detail?: string }): void {
+  link = next;
+  const dot = byId('link-dot');
+  dot.dataset.link = next.state;
+  dot.title = t(LINK_KEYS[next.state]);
+  const banner = byId('link-error');
+  const broken = next.state === 'error' || next.state === 'reconnecting';
+  banner.hidden = !broken;
+  if (broken) localize(banner, 'link.lost', { detail: next.detail ?? t(LINK_KEYS[next.state]) });
+}
+
+// ---------- settings link, setup, OpenCode ----------
+
+function wireSettingsLink(): void {
+  const open = byId('open-settings', HTMLAnchorElement);
+  if (!supports('openSettings') || transport === 'http') return; // a plain link to settings.html
+  open.addEventListener('click', (event) => {
+    event.preventDefault();
+    api.openSettings().catch((error: unknown) => {
+      const banner = byId('link-error');
+      banner.hidden = false;
+      banner.textContent = toApiError(error).message;
+    });
+  });
+}
+
+async function loadSettings(): Promise<void> {
+  try {
+    const view = await api.getSettings();
+    await followSetting(view.ui.language);
+    if (view.mode === 'demo') showDemo(true);
+    // The demo runs until real credentials are saved: the way to the setup guide stays in sight.
+    byId('setup-banner').hidden = !needsSetup(view);
+    if (view.mode === 'unconfigured') {
+      // First run: the browser goes straight to the setup guide; the app shows the way there.
+      if (transport === 'http') {
+        location.replace('settings.html');
+        return;
+      }
+    }
+  } catch {
+    // An older engine without the settings API: the dashboard works without it.
+  }
+  try {
+    renderOpenCodeConfigs(await api.getOpenCodeSetup(), byId('opencode-local'), byId('opencode-remote'));
+    byId('opencode-card').hidden = false;
+  } catch {
+    // no OpenCode setup data: the card stays hidden
+  }
+}
+
+// ---------- start ----------
+
+async function start(): Promise<void> {
+  await initLanguage();
+  byId('transport').textContent = transport;
+  document.body.dataset.transport = transport;
+  wireSettingsLink();
+  byId('setup-open').addEventListener('click', () => {
+    if (transport === 'http') location.assign('settings.html');
+    else api.openSettings().catch(() => {});
+  });
+  onLanguageChange(() => {
+    if (latest) renderStatus(latest);
+    feed.rerender();
+    renderLink(link);
+  });
+  connect({
+    onStatus: renderStatus,
+    onEvent: (event) => {
+      if (event.type === 'message_received') {
+        const { conversation_id: id, conversation_title: title, sender_nick: nick } = event as { conversation_id: string; conversation_title: string | null; sender_nick: string };
+        if (title) titles.set(id, title);
+        // A 1:1 chat is named after the other person until a snapshot says otherwise.
+        else if (!titles.has(id)) titles.set(id, nick);
+      }
+      feed.add(event);
+    },
+    onLink: renderLink,
+  });
+  setInterval(renderClock, 1000);
+  await loadSettings();
+  document.body.dataset.ready = 'true';
+}
+
+void start();
