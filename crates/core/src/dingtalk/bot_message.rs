@@ -246,9 +246,8 @@ impl BotMessage {
                 }
                 body
             }
-            MessageContent::Video { duration_ms, .. } => {
-                format!("[video, {} s, file 1]", seconds(duration_ms))
-            }
+            // The unit of a video's `duration` is not documented (a voice message's is ms): not shown.
+            MessageContent::Video { .. } => "[video, file 1]".to_owned(),
             MessageContent::File { file_name, .. } => format!("[file 1: {file_name}]"),
             _ => self.prompt_text(),
         };

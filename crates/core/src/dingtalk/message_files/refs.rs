@@ -231,7 +231,10 @@ pub fn file_type(
         .or_else(|| extension_of_mime(mime).map(str::to_owned))
         .unwrap_or_else(|| "bin".to_owned());
     let filename = match &attachment.file_name {
-        Some(name) if !name.trim().is_empty() => name.trim().to_owned(),
+        // The user's name, minus control characters (it is shown to the agent in a one-line listing).
+        Some(name) if !name.trim().is_empty() => {
+            name.trim().chars().filter(|c| !c.is_control()).collect()
+        }
         _ => format!("{}-{}.{ext}", attachment.kind.as_str(), attachment.index),
     };
     (ext, mime.to_owned(), filename)
