@@ -435,3 +435,38 @@ async fn a_file_streamed_without_a_length_is_abandoned_once_it_passes_the_cap() 
     assert_eq!(left, 0, "the partial download was left on disk");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_throttled_download_is_retried_and_the_picture_still_reaches_the_agent() {
+    let s = setup().await;
+    s.sim
+        .faults()
+        .throttle_next("/v1.0/robot/messageFiles/download", 2);
+    let prompt = s
+        .prompt_for(from("busy").with_content(InjectContent::Picture))
+        .await;
+    assert_eq!(prompt.files.len(), 1);
+    assert_eq!(
+        prompt.files[0].content.as_deref(),
+        Some(DEFAULT_PNG.as_slice())
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_exhausted_api_quota_is_named_in_the_chat() {
+    let s = setup().await;
+    s.sim.faults().quota_exhausted_next(1);
+    let chat = one_to_one_conversation_id("quota");
+    let prompt = s
+        .prompt_for(from("quota").with_content(InjectContent::Picture))
+        .await;
+    assert!(prompt.files.is_empty());
+    assert!(
+        s.wait_for_chat(&chat, "monthly DingTalk API quota is used up")
+            .await,
+        "{:?}",
+        s.chat_texts(&chat)
+    );
+    s.stop().await;
+}
