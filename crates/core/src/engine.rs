@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::{AgentBackend, OpenCodeBackend, OpenCodeSettings};
 use crate::api::status::{MemoryUsage, PerformanceSnapshot, QuotaStatus, StatusSnapshot};
 use crate::bridge::{
-    BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake, MessageFormat,
-    Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
+    BridgeError, CardReplies, ChatLanguages, Commands, ConversationQueues, Dispatcher, Intake,
+    MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
 };
 use crate::config::Config;
 use crate::dingtalk::ConversationKind;
@@ -289,6 +289,7 @@ impl Engine {
                 .map(|c| CardClient::new(paced.clone(), robot_code(&config, c))),
             config.cards.clone(),
         ));
+        let languages = ChatLanguages::new(config.bridge.language, store.clone());
         let processor = Arc::new(ReplyProcessor {
             agent: agent.clone(),
             replies: replies.clone(),
@@ -298,6 +299,7 @@ impl Engine {
             metrics: metrics.clone(),
             events: events.clone(),
             retry_delay,
+            languages: languages.clone(),
         });
         let queues = ConversationQueues::new(
             config.bridge.max_concurrent_turns,
@@ -315,6 +317,7 @@ impl Engine {
                 metrics: metrics.clone(),
                 quota: quota.clone(),
                 store: store.clone(),
+                languages,
             }),
             queues.clone(),
             replies.clone(),
