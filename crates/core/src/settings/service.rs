@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::error::{SettingsError, strip_code};
 use super::resolve::resolve;
 use super::types::{
-    AgentView, DingTalkView, KeychainStatus, McpView, Mode, PacingView, SecretAction,
+    AgentView, BridgeView, DingTalkView, KeychainStatus, McpView, Mode, PacingView, SecretAction,
     SettingsChange, SettingsView,
 };
 use super::write::write_change;
@@ -115,9 +115,13 @@ impl SettingsService {
                 opencode_password_set: matches!(opencode_password, Ok(Some(_))),
                 opencode_directory: config.agent.opencode_directory.clone(),
             },
+            bridge: BridgeView {
+                language: config.bridge.language,
+            },
             mcp: McpView {
                 enabled: config.mcp.enabled,
                 port: config.mcp.port,
+                language: config.mcp.language,
                 url: runtime.mcp_url.clone(),
             },
             docs: config.docs.clone(),
