@@ -229,7 +229,7 @@ impl ItemProcessor for ReplyProcessor {
             TurnOutcome::Cancelled => return, // stays queued; replayed on the next start
             TurnOutcome::Reply(reply, None) => (reply.text, true),
             TurnOutcome::Reply(reply, Some(card)) => {
-                match self.cards.finish(card, &reply.text).await {
+                match self.cards.finish(card, &reply.text, lang).await {
                     // The card holds the answer (or its beginning); markdown carries what did not fit.
                     Ok(finish) => {
                         self.record_card_reply(&route, message.msg_id.clone(), &reply.text)

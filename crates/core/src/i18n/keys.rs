@@ -68,6 +68,7 @@ chat_keys! {
     Interrupted => "agent.interrupted",
     CardStopped => "agent.card_stopped",
     CardInterrupted => "agent.card_interrupted",
+    CardContinued => "agent.card_continued",
     PermissionAsk => "agent.permission_ask",
     QuestionAsk => "agent.question_ask",
 }
