@@ -71,7 +71,7 @@ async fn lang_switches_only_the_conversation_it_was_sent_in() {
     ask(&sim, "alice", "/lang en").await;
     let other = ask(&sim, "bob", "/status").await;
     assert!(
-        other.contains("DingBridge 状态"),
+        other.contains("DingBridge 状态") && other.contains("钉钉：已连接"),
         "bob keeps the default: {other}"
     );
     let own = ask(&sim, "alice", "/status").await;

@@ -8,6 +8,7 @@ use super::permissions::PermissionBroker;
 use super::processor::INTERRUPTED;
 use super::queues::ConversationQueues;
 use crate::agent::AgentBackend;
+use crate::events::ConnectionState;
 use crate::i18n::{ChatKey, ChatText, Lang};
 use crate::metrics::Metrics;
 use crate::quota::QuotaMeter;
@@ -236,7 +237,10 @@ impl Commands {
             lang,
             ChatKey::Status,
             &[
-                ("connection", &format!("{:?}", connection.state)),
+                (
+                    "connection",
+                    &ChatText::get(lang, connection_key(connection.state)),
+                ),
                 ("reconnects", &connection.reconnects.to_string()),
                 ("agent", &agent),
                 ("here", &here.to_string()),
@@ -250,6 +254,15 @@ impl Commands {
                 ("api_budget", &usage.api_budget.to_string()),
             ],
         )
+    }
+}
+
+fn connection_key(state: ConnectionState) -> ChatKey {
+    match state {
+        ConnectionState::Connected => ChatKey::StatusConnected,
+        ConnectionState::Connecting => ChatKey::StatusConnecting,
+        ConnectionState::Backoff => ChatKey::StatusBackoff,
+        ConnectionState::Stopped => ChatKey::StatusStopped,
     }
 }
 
