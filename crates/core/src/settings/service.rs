@@ -207,3 +207,70 @@ impl SettingsService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+    use crate::secrets::MemorySecretStore;
+
+    fn service(dir: &Path) -> SettingsService {
+        SettingsService::new(
+            dir.join("settings.toml"),
+            Arc::new(MemorySecretStore::default()),
+            "memory",
+        )
+    }
+
+    fn runtime() -> Runtime {
+        Runtime {
+            mode: super::super::types::Mode::Demo,
+            mcp_url: None,
+        }
+    }
+
+    fn change(json: &str) -> SettingsChange {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn saved_languages_are_written_to_the_file_and_shown_in_the_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (view.bridge.language, view.mcp.language),
+            (Lang::ZhCn, Lang::En)
+        );
+
+        service
+            .save(&change(
+                r#"{"bridge":{"language":"en"},"mcp":{"language":"zh-CN"}}"#,
+            ))
+            .unwrap();
+        let file = std::fs::read_to_string(dir.path().join("settings.toml")).unwrap();
+        assert!(
+            file.contains("[bridge]") && file.contains("language = \"en\""),
+            "{file}"
+        );
+        assert!(file.contains("language = \"zh-CN\""), "{file}");
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (view.bridge.language, view.mcp.language),
+            (Lang::En, Lang::ZhCn)
+        );
+    }
+
+    #[test]
+    fn an_unknown_language_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let err = service
+            .save(&change(r#"{"bridge":{"language":"fr"}}"#))
+            .unwrap_err();
+        assert!(
+            matches!(err, SettingsError::Invalid(ref fields) if fields[0].field == "bridge.language")
+        );
+        assert!(!dir.path().join("settings.toml").exists());
+    }
+}
