@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::{AgentBackend, OpenCodeBackend, OpenCodeSettings};
 use crate::api::status::{MemoryUsage, PerformanceSnapshot, QuotaStatus, StatusSnapshot};
 use crate::bridge::{
-    Attachments, BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake,
-    MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
+    Attachments, BridgeError, CardReplies, ChatLanguages, Commands, ConversationQueues, Dispatcher,
+    Intake, MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
 };
 use crate::config::Config;
 use crate::dingtalk::ConversationKind;
@@ -318,6 +318,7 @@ impl Engine {
                 outbox_cancel.clone(),
             )));
         }
+        let languages = ChatLanguages::new(config.bridge.language, store.clone());
         let processor = Arc::new(ReplyProcessor {
             agent: agent.clone(),
             replies: replies.clone(),
@@ -331,6 +332,7 @@ impl Engine {
                 files: message_files,
                 replies: replies.clone(),
             },
+            languages: languages.clone(),
         });
         let queues = ConversationQueues::new(
             config.bridge.max_concurrent_turns,
@@ -348,6 +350,7 @@ impl Engine {
                 metrics: metrics.clone(),
                 quota: quota.clone(),
                 store: store.clone(),
+                languages,
             }),
             queues.clone(),
             replies.clone(),
