@@ -229,7 +229,8 @@ impl ItemProcessor for ReplyProcessor {
     async fn process(&self, item: InboxItem, cancel: CancellationToken) {
         let message = &item.message;
         let route = Route::from_message(message);
-        if let Some(answer) = Attachments::unsupported_answer(message) {
+        let lang = self.languages.of(&message.conversation_id).await;
+        if let Some(answer) = Attachments::unsupported_answer(message, lang) {
             persist::until_stored("the reply", &message.msg_id, &cancel, || {
                 self.replies.send(
                     &route,
@@ -243,11 +244,22 @@ impl ItemProcessor for ReplyProcessor {
             return;
         }
         // Cancelled by shutdown: the message stays queued and is replayed on the next start.
-        let Some(files) = self.attachments.prepare(message, &route, &cancel).await else {
+        let Some(files) = self
+            .attachments
+            .prepare(message, &route, lang, &cancel)
+            .await
+        else {
             return;
         };
-        let lang = self.languages.of(&message.conversation_id).await;
-        let (text, ok) = match self.run_turn(&item, &route, &cancel, &files).await {
+        let outcome = match self.run_turn(&item, &route, &cancel, &files).await {
+            // A turn that only ran tools: say so in the chat's language (an empty text means "/stop" below).
+            TurnOutcome::Reply(mut reply, card) if reply.text.trim().is_empty() => {
+                reply.text = ChatText::get(lang, ChatKey::EmptyReply);
+                TurnOutcome::Reply(reply, card)
+            }
+            outcome => outcome,
+        };
+        let (text, ok) = match outcome {
             TurnOutcome::Cancelled => return, // stays queued; replayed on the next start
             TurnOutcome::Reply(reply, None) => (reply.text, true),
             TurnOutcome::Reply(reply, Some(card)) => {
