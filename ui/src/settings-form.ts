@@ -29,6 +29,8 @@ const NUMBER_FIELDS: readonly { path: string; min: number; max?: number }[] = [
   { path: 'pacing.app_per_second', min: 1 },
   { path: 'quota.stream_budget', min: 0 },
   { path: 'quota.api_budget', min: 0 },
+  { path: 'bridge.attachment_max_mb', min: 1, max: 1024 },
+  { path: 'bridge.attachment_retention_hours', min: 1 },
 ];
 
 /** Choices from a fixed list (the languages the bridge and the MCP server speak). */

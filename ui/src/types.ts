@@ -147,7 +147,7 @@ export interface SettingsView {
   };
   access: { allowed_staff_ids: string[]; allowed_groups: string[] };
   agent: { opencode_url: string; opencode_password_set: boolean; opencode_directory: string | null };
-  bridge: { language: Language };
+  bridge: { language: Language; attachment_max_mb: number; attachment_retention_hours: number };
   mcp: { enabled: boolean; port: number; url: string | null; language: Language };
   docs: { operator_user_id: string | null; operator_mobile: string | null };
   pacing: { per_conversation: number; app_per_second: number };
@@ -168,7 +168,7 @@ export interface SettingsChange {
   };
   access?: { allowed_staff_ids?: string[]; allowed_groups?: string[] };
   agent?: { opencode_url?: string; opencode_password?: SecretAction; opencode_directory?: string | null };
-  bridge?: { language?: Language };
+  bridge?: { language?: Language; attachment_max_mb?: number; attachment_retention_hours?: number };
   mcp?: { enabled?: boolean; port?: number; language?: Language };
   docs?: { operator_user_id?: string | null; operator_mobile?: string | null };
   pacing?: { per_conversation?: number; app_per_second?: number };

@@ -20,6 +20,8 @@ pub const MAX_APP_PER_SECOND: i64 = 60;
 const FIRST_USER_PORT: i64 = 1024;
 
 pub const LANGUAGES: [&str; 2] = ["en", "zh-CN"];
+/// The largest file the bridge downloads for the agent, in MiB: a bound on disk use per message.
+pub const MAX_ATTACHMENT_MB: i64 = 1024;
 
 /// The merged configuration, or every field error.
 pub fn resolve(change: &SettingsChange, base: &Config) -> Result<Config, Vec<FieldError>> {
@@ -145,6 +147,18 @@ pub fn resolve(change: &SettingsChange, base: &Config) -> Result<Config, Vec<Fie
         && let Some(lang) = errors.language("bridge.language", tag)
     {
         config.bridge.language = lang;
+    }
+    if let Some(bridge) = &change.bridge {
+        if let Some(n) = bridge.attachment_max_mb
+            && let Some(n) = errors.range("bridge.attachment_max_mb", n, 1, MAX_ATTACHMENT_MB)
+        {
+            config.bridge.attachment_max_mb = n;
+        }
+        if let Some(n) = bridge.attachment_retention_hours
+            && let Some(n) = errors.range("bridge.attachment_retention_hours", n, 1, i64::MAX)
+        {
+            config.bridge.attachment_retention_hours = n;
+        }
     }
     if let Some(tag) = change.mcp.as_ref().and_then(|m| m.language.as_deref())
         && let Some(lang) = errors.language("mcp.language", tag)

@@ -117,6 +117,8 @@ impl SettingsService {
             },
             bridge: BridgeView {
                 language: config.bridge.language,
+                attachment_max_mb: config.bridge.attachment_max_mb,
+                attachment_retention_hours: config.bridge.attachment_retention_hours,
             },
             mcp: McpView {
                 enabled: config.mcp.enabled,
@@ -259,6 +261,54 @@ mod tests {
             (view.bridge.language, view.mcp.language),
             (Lang::En, Lang::ZhCn)
         );
+    }
+
+    #[test]
+    fn saved_attachment_limits_are_written_to_the_file_and_shown_in_the_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        service
+            .save(&change(
+                r#"{"bridge":{"attachment_max_mb":50,"attachment_retention_hours":12}}"#,
+            ))
+            .unwrap();
+        let file = std::fs::read_to_string(dir.path().join("settings.toml")).unwrap();
+        assert!(file.contains("attachment_max_mb = 50"), "{file}");
+        assert!(file.contains("attachment_retention_hours = 12"), "{file}");
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (
+                view.bridge.attachment_max_mb,
+                view.bridge.attachment_retention_hours
+            ),
+            (50, 12)
+        );
+    }
+
+    #[test]
+    fn out_of_range_attachment_limits_are_refused_per_field_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let err = service
+            .save(&change(
+                r#"{"bridge":{"attachment_max_mb":1025,"attachment_retention_hours":0}}"#,
+            ))
+            .unwrap_err();
+        let SettingsError::Invalid(fields) = err else {
+            panic!("expected field errors, got {err:?}");
+        };
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|f| (f.field.as_str(), f.code.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("bridge.attachment_max_mb", "OUT_OF_RANGE"),
+                ("bridge.attachment_retention_hours", "OUT_OF_RANGE")
+            ]
+        );
+        assert!(!dir.path().join("settings.toml").exists());
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct AgentView {
 pub struct BridgeView {
     /// Language of the replies the bridge writes itself; a conversation's `/lang` overrides it.
     pub language: Lang,
+    /// Pictures, files, voice messages and videos larger than this (MiB) are not downloaded; the chat is told.
+    pub attachment_max_mb: u64,
+    /// Downloaded files are deleted after this many hours.
+    pub attachment_retention_hours: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,6 +144,10 @@ pub struct AgentChange {
 pub struct BridgeChange {
     /// A language tag; a string (not [`Lang`]) so an unknown one is a field error, not a malformed request.
     pub language: Option<String>,
+    /// `1..=1024`; wider than the setting so an out-of-range number is a field error.
+    pub attachment_max_mb: Option<i64>,
+    /// At least 1.
+    pub attachment_retention_hours: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
