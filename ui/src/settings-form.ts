@@ -30,7 +30,7 @@ const NUMBER_FIELDS: readonly { path: string; min: number; max?: number }[] = [
   { path: 'quota.stream_budget', min: 0 },
   { path: 'quota.api_budget', min: 0 },
   { path: 'bridge.attachment_max_mb', min: 1, max: 1024 },
-  { path: 'bridge.attachment_retention_hours', min: 1 },
+  { path: 'bridge.attachment_retention_hours', min: 1, max: 87600 },
 ];
 
 /** Choices from a fixed list (the languages the bridge and the MCP server speak). */

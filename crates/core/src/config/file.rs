@@ -390,6 +390,22 @@ impl Config {
             87_600,
             "1 ..= 87600 (10 years)",
         )?;
+        check(
+            path,
+            "bridge.attachment_max_mb",
+            b.attachment_max_mb,
+            1,
+            1_024,
+            "1 ..= 1024",
+        )?;
+        check(
+            path,
+            "bridge.attachment_retention_hours",
+            b.attachment_retention_hours,
+            1,
+            87_600,
+            "1 ..= 87600 (10 years)",
+        )?;
         let a = &self.agent;
         check(
             path,
@@ -567,6 +583,14 @@ mod tests {
             (
                 "[cards]\ncooldown_secs = 18446744073709551615\n",
                 "cards.cooldown_secs",
+            ),
+            (
+                "[bridge]\nattachment_max_mb = 0\n",
+                "bridge.attachment_max_mb",
+            ),
+            (
+                "[bridge]\nattachment_retention_hours = 0\n",
+                "bridge.attachment_retention_hours",
             ),
             (
                 "[stream]\nbackoff_initial_ms = 0\n",

@@ -155,7 +155,7 @@ pub fn resolve(change: &SettingsChange, base: &Config) -> Result<Config, Vec<Fie
             config.bridge.attachment_max_mb = n;
         }
         if let Some(n) = bridge.attachment_retention_hours
-            && let Some(n) = errors.range("bridge.attachment_retention_hours", n, 1, i64::MAX)
+            && let Some(n) = errors.range("bridge.attachment_retention_hours", n, 1, 87_600)
         {
             config.bridge.attachment_retention_hours = n;
         }
