@@ -155,6 +155,7 @@ struct Inner {
     contacts: ContactsService,
     docs: DocsService,
     agent: Arc<dyn AgentBackend>,
+    permissions: Arc<PermissionBroker>,
     has_credentials: bool,
     /// Where the MCP server ended up listening (set by whoever started it).
     mcp_url: std::sync::Mutex<Option<String>>,
@@ -310,7 +311,7 @@ impl Engine {
             config.access.clone(),
             Arc::new(Commands {
                 agent: agent.clone(),
-                permissions,
+                permissions: permissions.clone(),
                 queues: queues.clone(),
                 metrics: metrics.clone(),
                 quota: quota.clone(),
@@ -385,6 +386,7 @@ impl Engine {
                 contacts,
                 docs,
                 agent,
+                permissions,
                 has_credentials,
                 mcp_url: std::sync::Mutex::new(None),
                 stream_cancel,
@@ -427,6 +429,11 @@ impl Engine {
 
     pub fn agent(&self) -> &Arc<dyn AgentBackend> {
         &self.inner.agent
+    }
+
+    /// The agent's open permission asks and questions, per conversation.
+    pub fn permissions(&self) -> &Arc<PermissionBroker> {
+        &self.inner.permissions
     }
 
     pub fn contacts(&self) -> &ContactsService {
@@ -482,6 +489,7 @@ impl Engine {
             outbox: inner.outbox.status(),
             auth: inner.tokens.status(),
         }
+        .bounded()
     }
 
     pub fn performance(&self) -> PerformanceSnapshot {
