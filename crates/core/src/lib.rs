@@ -17,6 +17,7 @@ pub mod secrets;
 pub mod settings;
 pub mod store;
 pub mod time;
+pub mod timeline;
 
 pub use engine::{AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport};
 pub use events::{ConnectionState, Event, EventBus};
