@@ -22,7 +22,9 @@ async function paints(dashboardUrl, cookie, conversationId, rounds) {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const origin = new URL(dashboardUrl).origin;
-  const [name, value] = cookie.split(';')[0].split('=');
+  const pair = cookie.split(';')[0];
+  const name = pair.slice(0, pair.indexOf('='));
+  const value = pair.slice(pair.indexOf('=') + 1);
   const list = [];
   const view = [];
   try {
@@ -34,7 +36,8 @@ async function paints(dashboardUrl, cookie, conversationId, rounds) {
     for (let round = 0; round < rounds; round++) {
       await page.goto(`${origin}/?round=${round}`, { waitUntil: 'commit' });
       list.push(await mark('conversations-painted'));
-      await page.goto(`${origin}/?round=${round}#conversation=${encodeURIComponent(conversationId)}`, { waitUntil: 'commit' });
+      // A different query: a new document (a changed fragment alone would not reload the page).
+      await page.goto(`${origin}/?view=${round}#conversation=${encodeURIComponent(conversationId)}`, { waitUntil: 'commit' });
       view.push(await mark('conversation-view-painted'));
     }
   } finally {
