@@ -174,6 +174,17 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// A handle that does not keep the engine alive (long-lived listeners such as the dashboard's live feed):
+/// once the engine is dropped, its event bus closes and the listener ends.
+#[derive(Clone)]
+pub struct WeakEngine(std::sync::Weak<Inner>);
+
+impl WeakEngine {
+    pub fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|inner| Engine { inner })
+    }
+}
+
 impl Engine {
     pub async fn start(options: EngineOptions) -> Result<Self, EngineError> {
         let EngineOptions {
@@ -401,6 +412,10 @@ impl Engine {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
+    }
+
+    pub fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
     }
 
     pub fn events(&self) -> &EventBus {

@@ -19,5 +19,7 @@ pub mod store;
 pub mod time;
 pub mod timeline;
 
-pub use engine::{AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport};
+pub use engine::{
+    AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport, WeakEngine,
+};
 pub use events::{ConnectionState, Event, EventBus};

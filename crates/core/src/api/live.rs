@@ -129,13 +129,16 @@ pub async fn rows_update(engine: &Engine, ids: Vec<String>) -> Result<RowsUpdate
     })
 }
 
-/// Feeds `send` until it reports the listener gone (returns false) or the engine's bus closes.
+/// Feeds `send` until it reports the listener gone (returns false) or the engine's bus closes. Holds the
+/// engine only weakly (between ticks): a feed must not keep a stopped engine, and its bus, alive.
 pub async fn run<F, Fut>(engine: Engine, mut send: F)
 where
     F: FnMut(LiveMessage) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     let mut receiver = engine.subscribe();
+    let weak = engine.downgrade();
+    drop(engine);
     let mut touched = Touched::default();
     let mut tick = tokio::time::interval(ROWS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -157,7 +160,10 @@ where
             },
             _ = tick.tick(), if !touched.is_empty() => {
                 let ids = touched.take(ROWS_PER_TICK);
-                match rows_update(&engine, ids).await {
+                let Some(engine) = weak.upgrade() else { return };
+                let update = rows_update(&engine, ids).await;
+                drop(engine);
+                match update {
                     Ok(update) => {
                         let Ok(text) = serde_json::to_string(&update) else { continue };
                         if !send(text).await {
