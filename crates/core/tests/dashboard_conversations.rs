@@ -128,6 +128,8 @@ fn group_message(text: &str) -> InjectMessage {
         sender_nick: "Alice".into(),
         content: InjectContent::Text(text.into()),
         at_bot: true,
+        quote: None,
+        file_body: None,
     }
 }
 
@@ -140,6 +142,8 @@ fn direct_message(staff: &str, text: &str) -> InjectMessage {
         sender_nick: format!("Nick {staff}"),
         content: InjectContent::Text(text.into()),
         at_bot: true,
+        quote: None,
+        file_body: None,
     }
 }
 

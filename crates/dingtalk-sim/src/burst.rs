@@ -71,6 +71,8 @@ impl BurstRequest {
             sender_nick: format!("{prefix} person {c:05}"),
             content: InjectContent::Text(format!("{prefix} message {n} in conversation {c:05}")),
             at_bot: true,
+            quote: None,
+            file_body: None,
         }
     }
 }

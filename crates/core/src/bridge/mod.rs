@@ -3,6 +3,7 @@
 //! A crash anywhere resumes from the inbox and the outbox on the next start.
 
 pub mod access;
+mod attachments;
 mod cards;
 pub mod chunking;
 pub mod commands;
@@ -10,6 +11,7 @@ mod delivery;
 mod dispatch;
 mod error;
 mod intake;
+mod language;
 mod outbox;
 mod pacer;
 mod permissions;
@@ -18,12 +20,14 @@ mod processor;
 mod queues;
 mod replies;
 
+pub use attachments::Attachments;
 pub use cards::{CardReplies, CardSettings};
 pub use commands::Commands;
 pub use delivery::RouteDelivery;
 pub use dispatch::Dispatcher;
 pub use error::BridgeError;
 pub use intake::Intake;
+pub use language::ChatLanguages;
 pub use outbox::{
     ConversationOutbox, Deliver, Delivered, DeliveryOutcome, Outbox, OutboxConversation,
     OutboxStatus,

@@ -23,6 +23,7 @@ fn message(
         session_webhook: Some("http://127.0.0.1:9/webhook".into()),
         session_webhook_expires_ms: Some(i64::MAX / 2),
         create_at_ms: 0,
+        quoted: None,
         content: MessageContent::Text {
             text: format!("message {n} in {conversation}"),
         },

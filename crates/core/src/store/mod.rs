@@ -5,6 +5,7 @@
 
 mod agent_sessions;
 mod agent_turns;
+mod conversation_language;
 mod conversation_list;
 #[cfg(test)]
 mod conversation_queries_tests;
