@@ -43,7 +43,10 @@ export interface Counters {
 export interface QueueStatus {
   total_depth: number;
   in_flight: number;
+  /** The deepest queues only (a bounded snapshot). */
   conversations: { conversation_id: string; depth: number }[];
+  /** Conversations with something queued, all of them. */
+  conversations_total?: number;
 }
 
 export interface ConversationSummary {
@@ -75,6 +78,7 @@ export interface OutboxStatus {
   pending: number;
   throttled: number;
   conversations: { conversation_id: string; pending: number; rate_limited: boolean }[];
+  conversations_total?: number;
 }
 
 export interface AuthStatus {

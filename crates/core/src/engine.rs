@@ -156,6 +156,7 @@ struct Inner {
     contacts: ContactsService,
     docs: DocsService,
     agent: Arc<dyn AgentBackend>,
+    permissions: Arc<PermissionBroker>,
     has_credentials: bool,
     /// Where the MCP server ended up listening (set by whoever started it).
     mcp_url: std::sync::Mutex<Option<String>>,
@@ -172,6 +173,17 @@ struct Inner {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+}
+
+/// A handle that does not keep the engine alive (long-lived listeners such as the dashboard's live feed):
+/// once the engine is dropped, its event bus closes and the listener ends.
+#[derive(Clone)]
+pub struct WeakEngine(std::sync::Weak<Inner>);
+
+impl WeakEngine {
+    pub fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|inner| Engine { inner })
+    }
 }
 
 impl Engine {
@@ -345,7 +357,7 @@ impl Engine {
             config.access.clone(),
             Arc::new(Commands {
                 agent: agent.clone(),
-                permissions,
+                permissions: permissions.clone(),
                 queues: queues.clone(),
                 metrics: metrics.clone(),
                 quota: quota.clone(),
@@ -421,6 +433,7 @@ impl Engine {
                 contacts,
                 docs,
                 agent,
+                permissions,
                 has_credentials,
                 mcp_url: std::sync::Mutex::new(None),
                 stream_cancel,
@@ -435,6 +448,10 @@ impl Engine {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
+    }
+
+    pub fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
     }
 
     pub fn events(&self) -> &EventBus {
@@ -463,6 +480,11 @@ impl Engine {
 
     pub fn agent(&self) -> &Arc<dyn AgentBackend> {
         &self.inner.agent
+    }
+
+    /// The agent's open permission asks and questions, per conversation.
+    pub fn permissions(&self) -> &Arc<PermissionBroker> {
+        &self.inner.permissions
     }
 
     pub fn contacts(&self) -> &ContactsService {
@@ -518,6 +540,7 @@ impl Engine {
             outbox: inner.outbox.status(),
             auth: inner.tokens.status(),
         }
+        .bounded()
     }
 
     pub fn performance(&self) -> PerformanceSnapshot {

@@ -18,6 +18,9 @@ pub mod secrets;
 pub mod settings;
 pub mod store;
 pub mod time;
+pub mod timeline;
 
-pub use engine::{AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport};
+pub use engine::{
+    AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport, WeakEngine,
+};
 pub use events::{ConnectionState, Event, EventBus};

@@ -82,6 +82,8 @@ pub struct Metrics {
     pub send_latency: LatencyHistogram,
     conversations: Mutex<HashMap<String, ConversationSummary>>,
     quota_exhausted: std::sync::atomic::AtomicBool,
+    /// The last hour by minute (the dashboard's charts).
+    pub timeline: crate::timeline::Timeline,
 }
 
 impl Default for Metrics {
@@ -110,6 +112,7 @@ impl Default for Metrics {
             send_latency: LatencyHistogram::default(),
             conversations: Mutex::new(HashMap::new()),
             quota_exhausted: std::sync::atomic::AtomicBool::new(false),
+            timeline: crate::timeline::Timeline::default(),
         }
     }
 }
@@ -123,10 +126,18 @@ impl Metrics {
     pub fn record_ack(&self, latency: Duration) {
         self.acked.inc();
         self.ack_latency.record(latency);
+        self.timeline.ack(
+            now_ms(),
+            u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        );
     }
 
     pub fn record_turn(&self, latency: Duration) {
         self.turn_latency.record(latency);
+        self.timeline.turn(
+            now_ms(),
+            u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        );
     }
 
     pub fn set_connection(&self, state: ConnectionState, error: Option<String>) {

@@ -2,9 +2,13 @@
 //! the HTTP routes that serve them plus the static dashboard, behind the dashboard login.
 
 pub mod auth;
+pub mod conversation_routes;
+pub mod conversations;
 pub mod errors;
+pub mod health;
 pub mod host;
 pub mod http;
+pub mod live;
 pub mod settings_routes;
 pub mod status;
 

@@ -28,7 +28,10 @@ pub use dispatch::Dispatcher;
 pub use error::BridgeError;
 pub use intake::Intake;
 pub use language::ChatLanguages;
-pub use outbox::{Deliver, Delivered, DeliveryOutcome, Outbox, OutboxConversation, OutboxStatus};
+pub use outbox::{
+    ConversationOutbox, Deliver, Delivered, DeliveryOutcome, Outbox, OutboxConversation,
+    OutboxStatus,
+};
 pub use pacer::{Pacer, PacingSettings};
 pub use permissions::PermissionBroker;
 pub use processor::ReplyProcessor;

@@ -34,6 +34,8 @@ struct QueueState {
     queues: HashMap<String, VecDeque<InboxItem>>,
     /// Conversations that currently have a worker.
     active: HashSet<String>,
+    /// Conversations whose worker is processing an item now (the agent's turn, for the dashboard).
+    running: HashSet<String>,
     waiting: usize,
     in_flight: usize,
 }
@@ -120,8 +122,18 @@ impl ConversationQueues {
         QueueStatus {
             total_depth: state.waiting,
             in_flight: state.in_flight,
+            conversations_total: conversations.len(),
             conversations,
         }
+    }
+
+    /// One conversation's queue: messages waiting behind the running one, and whether one is running now.
+    pub fn activity(&self, conversation_id: &str) -> (usize, bool) {
+        let state = lock(&self.inner.state);
+        (
+            state.queues.get(conversation_id).map_or(0, VecDeque::len),
+            state.running.contains(conversation_id),
+        )
     }
 
     /// Resolves when nothing is queued or running.
@@ -173,6 +185,7 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
                 Some(item) => {
                     state.waiting -= 1;
                     state.in_flight += 1;
+                    state.running.insert(conversation.clone());
                     let depth = state.queues.get(&conversation).map_or(0, VecDeque::len);
                     Some((item, depth, state.waiting))
                 }
@@ -217,6 +230,7 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
         drop(permit);
         let mut state = lock(&inner.state);
         state.in_flight -= 1;
+        state.running.remove(&conversation);
         if state.in_flight == 0 {
             inner.idle.notify_waiters();
         }

@@ -429,7 +429,8 @@ impl McpBackend for EngineBackend {
                 webhook_per_minute: WEBHOOK_PER_MINUTE,
             },
             quota: to_value(serde_json::to_value(&status.quota)),
-            conversations: status.conversations.len() as u64,
+            // The snapshot lists only the newest few; the engine remembers the recent ones.
+            conversations: self.engine.metrics().conversations().len() as u64,
             tools_available: to_value(serde_json::to_value(*self.availability.borrow())),
         })
     }
