@@ -17,6 +17,7 @@ mod persist;
 mod processor;
 mod queues;
 mod replies;
+mod waiting;
 
 pub use cards::{CardReplies, CardSettings};
 pub use commands::Commands;
@@ -30,3 +31,4 @@ pub use permissions::PermissionBroker;
 pub use processor::ReplyProcessor;
 pub use queues::{ConversationQueues, ItemProcessor};
 pub use replies::{MessageFormat, Replies};
+pub use waiting::WaitingTurns;
