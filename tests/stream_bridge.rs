@@ -426,8 +426,24 @@ async fn unsupported_and_quota_exhausted_messages_are_acked_but_kept_from_the_ag
             .await
     );
     assert!(eventually(LONG, || agent.count() == 1).await);
-    assert_eq!(agent.requests()[0].text, "部署到测试环境");
+    // The voice message reaches the agent as DingTalk's transcript plus the recording.
+    let request = &agent.requests()[0];
+    assert!(
+        request.text.ends_with("transcript: 部署到测试环境"),
+        "{}",
+        request.text
+    );
+    assert_eq!(request.attachments.len(), 1);
     assert!(engine.status().quota.exhausted);
+    // The unsupported message is answered in its chat instead of being dropped silently.
+    let unsupported = one_to_one_conversation_id(&user(2));
+    assert!(
+        sim.wait_until(LONG, |_| sim
+            .received(&unsupported)
+            .iter()
+            .any(|m| m.text.contains("cannot be passed to the agent")))
+            .await
+    );
     engine.shutdown().await;
 }
 

@@ -30,6 +30,9 @@ let page;
 let origin;
 let keys = [];
 const errors = [];
+// Every response body the browser received (pages, scripts, /api/* answers), to prove none carries the secret.
+// Event streams never end, so they are left out here and read separately below.
+const responseBodies = [];
 
 before(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'dingbridge-setup-'));
@@ -55,6 +58,12 @@ before(async () => {
   context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('pageerror', (error) => errors.push(error.message));
+  page.on('response', (response) => {
+    if ((response.headers()['content-type'] ?? '').includes('text/event-stream')) return;
+    responseBodies.push(
+      response.body().then((body) => ({ url: response.url(), body }), () => ({ url: response.url(), body: Buffer.alloc(0) })),
+    );
+  });
   await page.goto(loginUrl, { waitUntil: 'load' });
   await mkdir(screenshotDir, { recursive: true });
 });
@@ -132,6 +141,20 @@ test('Save & connect leaves the setup guide for the dashboard, connected', async
   assert.equal(await page.locator('#setup').isVisible(), false, 'configured: the full settings, no guide');
   assert.equal(await page.inputValue('#f-dingtalk-client_secret'), '', 'the secret is never shown back');
   assert.deepEqual(errors, []);
+});
+
+test('no page or API answer the browser received holds the secret', async () => {
+  // Also ask the read endpoints directly, after the save, with the logged-in cookie.
+  for (const route of ['/api/status', '/api/settings', '/settings.html', '/']) {
+    const answer = await context.request.get(`${origin}${route}`);
+    assert.equal(answer.status(), 200, route);
+    responseBodies.push(Promise.resolve({ url: route, body: await answer.body() }));
+  }
+  const bodies = await Promise.all(responseBodies);
+  assert.ok(bodies.some((entry) => entry.url.includes('/api/settings')), 'the settings answers were seen');
+  const leaks = bodies.filter((entry) => entry.body.includes(CLIENT_SECRET)).map((entry) => entry.url);
+  assert.deepEqual(leaks, [], 'answers holding the secret');
+  assert.equal((await page.content()).includes(CLIENT_SECRET), false, 'the page shows the secret');
 });
 
 test('the secret is in no file DingBridge wrote', async () => {

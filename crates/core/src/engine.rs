@@ -17,8 +17,8 @@ use crate::api::status::{
     MemoryUsage, PerformanceSnapshot, QueueStatus, QuotaStatus, StatusSnapshot,
 };
 use crate::bridge::{
-    BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake, MessageFormat,
-    Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
+    Attachments, BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake,
+    MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
 };
 use crate::config::Config;
 use crate::dingtalk::ConversationKind;
@@ -26,6 +26,7 @@ use crate::dingtalk::auth::{RefreshPolicy, TokenManager};
 use crate::dingtalk::cards::CardClient;
 use crate::dingtalk::contacts::{ContactsService, Directory};
 use crate::dingtalk::docs::DocsService;
+use crate::dingtalk::message_files::MessageFiles;
 use crate::dingtalk::openapi::OpenApiClient;
 use crate::dingtalk::send::{OpenApiSender, WebhookSender};
 use crate::dingtalk::stream::{StreamClient, StreamClientConfig};
@@ -291,6 +292,34 @@ impl Engine {
                 .map(|c| CardClient::new(paced.clone(), robot_code(&config, c))),
             config.cards.clone(),
         ));
+        // Files users send: fetched with the paced, quota-counted client, capped, purged after retention.
+        let message_files = credentials.as_ref().map(|c| {
+            MessageFiles::new(
+                paced.clone(),
+                http.clone(),
+                robot_code(&config, c),
+                &data_dir,
+                config
+                    .bridge
+                    .attachment_max_mb
+                    .max(1)
+                    .saturating_mul(1024 * 1024),
+            )
+        });
+        if let Some(files) = &message_files {
+            tasks.push(tokio::spawn(Attachments::purge_periodically(
+                files.clone(),
+                Duration::from_secs(
+                    config
+                        .bridge
+                        .attachment_retention_hours
+                        .max(1)
+                        .saturating_mul(3600),
+                ),
+                Duration::from_secs(3600),
+                outbox_cancel.clone(),
+            )));
+        }
         let processor = Arc::new(ReplyProcessor {
             agent: agent.clone(),
             replies: replies.clone(),
@@ -300,6 +329,10 @@ impl Engine {
             metrics: metrics.clone(),
             events: events.clone(),
             retry_delay,
+            attachments: Attachments {
+                files: message_files,
+                replies: replies.clone(),
+            },
         });
         let queues = ConversationQueues::new(
             config.bridge.max_concurrent_turns,

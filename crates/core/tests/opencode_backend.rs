@@ -71,6 +71,7 @@ fn request(conversation: &str, text: &str) -> AgentRequest {
         sender_nick: "Zhang San".to_owned(),
         sender_staff_id: Some("staff42".to_owned()),
         text: text.to_owned(),
+        attachments: Vec::new(),
     }
 }
 

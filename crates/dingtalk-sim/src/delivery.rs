@@ -222,6 +222,9 @@ impl SimState {
             msg.conversation_type,
             &msg.sender_staff_id,
         );
+        for (code, file) in built.files {
+            inner.files.register(code, file);
+        }
         inner.webhooks.register_session(
             built.session.clone(),
             built.conversation_id.clone(),

@@ -8,6 +8,8 @@
 //! - access tokens (`POST /v1.0/oauth2/accessToken`);
 //! - contacts (user search/detail) and DingTalk Docs (workspaces, nodes, block documents), with
 //!   throttling, quota and IP-ban fault injection (`openapi`);
+//! - files users send (pictures, files, voice, video, rich-text pictures) behind downloadCodes, the robot
+//!   message-file download API and the short-lived links it hands out (`message_files`);
 //! - the sessionWebhook reply channel (`POST /robot/sendBySession`), with the
 //!   20,000-byte and per-conversation rate limits;
 //! - fault injection and a JSON control API under `/_sim`.
@@ -25,6 +27,7 @@ pub mod frames;
 mod gateway;
 pub mod ids;
 mod message;
+pub mod message_files;
 pub mod model;
 mod oauth;
 mod openapi;
@@ -43,7 +46,10 @@ pub use config::SimConfig;
 pub use error::SimError;
 pub use faults::Faults;
 pub use ids::one_to_one_conversation_id;
-pub use message::{ConversationType, InjectContent, InjectMessage, ReceivedMessage, RichItem};
+pub use message::{
+    ConversationType, InjectContent, InjectMessage, InjectQuote, ReceivedMessage, RichItem,
+    SimFileBody,
+};
 pub use model::{FakeModel, PromptStats, RealOpenCode};
 pub use openapi::SimUser;
 pub use opencode::{FakeOpenCode, FakeOpenCodeConfig, Script};

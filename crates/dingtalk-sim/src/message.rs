@@ -37,7 +37,8 @@ pub enum RichItem {
 ///
 /// JSON (externally tagged): `{"text":"hi"}`, `{"rich_text":[{"text":"a"},"picture"]}`,
 /// `"picture"`, `{"audio":{"recognition":"..","duration_ms":1200}}`,
-/// `{"file":{"file_name":"a.pdf"}}`, `"unknown"`, `"quota_exhausted"`.
+/// `{"video":{"duration_ms":3000,"video_type":"mp4"}}`, `{"file":{"file_name":"a.pdf"}}`, `"unknown"`,
+/// `"quota_exhausted"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InjectContent {
@@ -47,6 +48,11 @@ pub enum InjectContent {
     Audio {
         recognition: String,
         duration_ms: u64,
+    },
+    Video {
+        duration_ms: u64,
+        /// `videoType` on the wire (`mp4`).
+        video_type: String,
     },
     File {
         file_name: String,
@@ -76,6 +82,36 @@ pub struct InjectMessage {
     /// not delivered at all (real behaviour, protocol doc §2.7).
     #[serde(default = "default_true")]
     pub at_bot: bool,
+    /// A text message that quotes an earlier message (`text.isReplyMsg` / `text.repliedMsg`).
+    #[serde(default)]
+    pub quote: Option<InjectQuote>,
+    /// What the message's files (picture, file, voice, video, rich-text pictures) download as; `None`
+    /// serves a small realistic default per kind.
+    #[serde(default)]
+    pub file_body: Option<SimFileBody>,
+}
+
+/// The quoted message of a reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InjectQuote {
+    pub text: String,
+    #[serde(default)]
+    pub sender_nick: String,
+}
+
+/// The bytes behind a message's downloadCodes.
+///
+/// JSON: `{"bytes":[1,2,3]}`, `{"text":"hello"}`, `{"size":1048576}` (that many `x` bytes),
+/// `{"chunked":1048576}` (the same, streamed without a `Content-Length`), `"refused"` (the download API
+/// refuses the downloadCode, as it does once a code has expired).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimFileBody {
+    Bytes(Vec<u8>),
+    Text(String),
+    Size(u64),
+    Chunked(u64),
+    Refused,
 }
 
 fn default_true() -> bool {
@@ -98,6 +134,8 @@ impl InjectMessage {
             sender_nick: nick.into(),
             content: InjectContent::Text(text.into()),
             at_bot: true,
+            quote: None,
+            file_body: None,
         }
     }
 
@@ -117,6 +155,8 @@ impl InjectMessage {
             sender_nick: nick.into(),
             content: InjectContent::Text(text.into()),
             at_bot: true,
+            quote: None,
+            file_body: None,
         }
     }
 
@@ -129,6 +169,21 @@ impl InjectMessage {
     /// Whether the bot is @-mentioned.
     pub fn with_at_bot(mut self, at_bot: bool) -> Self {
         self.at_bot = at_bot;
+        self
+    }
+
+    /// A reply that quotes `text` (sent by `sender_nick`).
+    pub fn quoting(mut self, text: impl Into<String>, sender_nick: impl Into<String>) -> Self {
+        self.quote = Some(InjectQuote {
+            text: text.into(),
+            sender_nick: sender_nick.into(),
+        });
+        self
+    }
+
+    /// What this message's files download as.
+    pub fn with_file_body(mut self, body: SimFileBody) -> Self {
+        self.file_body = Some(body);
         self
     }
 

@@ -4,7 +4,8 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::{duration_ms, now_ms};
 use crate::ids;
-use crate::message::{ConversationType, InjectContent, InjectMessage, RichItem};
+use crate::message::{ConversationType, InjectContent, InjectMessage, RichItem, SimFileBody};
+use crate::message_files::{FileKind, SimFile};
 use crate::state::SimState;
 
 /// Text the platform puts into `unknownMsgType` messages (DP-MSG).
@@ -27,6 +28,8 @@ pub struct BuiltPayload {
     pub session: String,
     /// `sessionWebhookExpiredTime`, Unix ms.
     pub session_expires_ms: i64,
+    /// The files behind the payload's downloadCodes (code → file), for the download API.
+    pub files: Vec<(String, SimFile)>,
 }
 
 /// Build the callback `data` for an injected message.
@@ -75,7 +78,30 @@ pub fn build_bot_payload(msg: &InjectMessage, state: &SimState) -> BuiltPayload 
     );
     d.insert("robotCode".into(), json!(state.config.client_id));
     d.insert("senderPlatform".into(), json!("Mac"));
-    add_content(&mut d, &msg.content, is_group && msg.at_bot);
+    let mut files = Files {
+        body: msg.file_body.clone(),
+        robot_code: state.config.client_id.clone(),
+        list: Vec::new(),
+    };
+    add_content(&mut d, &msg.content, is_group && msg.at_bot, &mut files);
+    if let (Some(quote), Some(text)) = (&msg.quote, d.get_mut("text"))
+        && let Some(text) = text.as_object_mut()
+    {
+        // Quoted replies are not in the published callback schema; this is the shape integrators observe
+        // on the wire (see docs/dingtalk-api.md).
+        text.insert("isReplyMsg".into(), json!(true));
+        text.insert(
+            "repliedMsg".into(),
+            json!({
+                "msgType": "text",
+                "msgId": ids::msg_id(),
+                "senderId": ids::lwcp_id(&format!("user:{}", quote.sender_nick)),
+                "senderNick": quote.sender_nick,
+                "createdAt": create_at.saturating_sub(60_000),
+                "content": { "text": quote.text },
+            }),
+        );
+    }
 
     BuiltPayload {
         msg_id,
@@ -83,12 +109,35 @@ pub fn build_bot_payload(msg: &InjectMessage, state: &SimState) -> BuiltPayload 
         data: Value::Object(d),
         session,
         session_expires_ms: expires,
+        files: files.list,
+    }
+}
+
+/// Collects the files a payload refers to while its content is built.
+struct Files {
+    body: Option<SimFileBody>,
+    robot_code: String,
+    list: Vec<(String, SimFile)>,
+}
+
+impl Files {
+    /// A new downloadCode for a file of this kind.
+    fn code(&mut self, kind: FileKind, name: &str) -> String {
+        let code = ids::download_code();
+        let file = SimFile::new(kind, name, self.body.clone(), &self.robot_code);
+        self.list.push((code.clone(), file));
+        code
     }
 }
 
 /// `msgtype` plus the type's content fields. In groups the @-mention is
 /// stripped from the text but the space after it stays (real samples).
-fn add_content(d: &mut Map<String, Value>, content: &InjectContent, mentioned: bool) {
+fn add_content(
+    d: &mut Map<String, Value>,
+    content: &InjectContent,
+    mentioned: bool,
+    files: &mut Files,
+) {
     let (msgtype, key, value) = match content {
         InjectContent::Text(t) => {
             let text = if mentioned {
@@ -104,7 +153,7 @@ fn add_content(d: &mut Map<String, Value>, content: &InjectContent, mentioned: b
                 .map(|item| match item {
                     RichItem::Text(t) => json!({ "text": t }),
                     RichItem::Picture => {
-                        let code = ids::download_code();
+                        let code = files.code(FileKind::Picture, "");
                         json!({"type": "picture", "downloadCode": code, "pictureDownloadCode": code})
                     }
                 })
@@ -112,7 +161,7 @@ fn add_content(d: &mut Map<String, Value>, content: &InjectContent, mentioned: b
             ("richText", "content", json!({ "richText": list }))
         }
         InjectContent::Picture => {
-            let code = ids::download_code();
+            let code = files.code(FileKind::Picture, "");
             (
                 "picture",
                 "content",
@@ -125,13 +174,21 @@ fn add_content(d: &mut Map<String, Value>, content: &InjectContent, mentioned: b
         } => (
             "audio",
             "content",
-            json!({"downloadCode": ids::download_code(), "duration": duration_ms, "recognition": recognition}),
+            json!({"downloadCode": files.code(FileKind::Audio, ""), "duration": duration_ms, "recognition": recognition}),
+        ),
+        InjectContent::Video {
+            duration_ms,
+            video_type,
+        } => (
+            "video",
+            "content",
+            json!({"downloadCode": files.code(FileKind::Video, video_type), "duration": duration_ms, "videoType": video_type}),
         ),
         InjectContent::File { file_name } => (
             "file",
             "content",
             json!({
-                "downloadCode": ids::download_code(),
+                "downloadCode": files.code(FileKind::File, file_name),
                 "fileName": file_name,
                 "spaceId": rand::random_range(10_000_000u64..99_999_999).to_string(),
                 "fileId": rand::random_range(100_000_000u64..999_999_999).to_string(),

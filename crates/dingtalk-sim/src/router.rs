@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use crate::api_error::{code_for_status, new_api_error};
 use crate::state::SimState;
-use crate::{cards, robot_send};
+use crate::{cards, message_files, robot_send};
 use crate::{control, faults, gateway, oauth, openapi, socket, webhook};
 
 /// The simulated DingTalk endpoints (api.dingtalk.com + oapi + Stream).
@@ -24,6 +24,7 @@ pub fn api_routes() -> Router<Arc<SimState>> {
         .merge(openapi::routes())
         .merge(robot_send::routes())
         .merge(cards::routes())
+        .merge(message_files::routes())
 }
 
 /// The whole application served on the simulator's port.

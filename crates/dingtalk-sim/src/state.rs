@@ -60,6 +60,8 @@ pub struct Inner {
     pub robot: RobotSendState,
     /// AI cards by outTrackId.
     pub cards: CardStore,
+    /// Files behind downloadCodes and their download links.
+    pub files: crate::message_files::FileState,
 }
 
 /// The simulator's shared state; handlers get it as `Arc<SimState>`.

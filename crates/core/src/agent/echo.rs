@@ -27,7 +27,10 @@ impl AgentBackend for EchoAgent {
         request: AgentRequest,
         updates: UpdateSender,
     ) -> Result<AgentReply, AgentError> {
-        let text = format!("**echo** for {}: {}", request.sender_nick, request.text);
+        let mut text = format!("**echo** for {}: {}", request.sender_nick, request.text);
+        for file in &request.attachments {
+            text.push_str(&format!("\n\n📎 {} ({})", file.filename, file.mime));
+        }
         if !self.delay.is_zero() {
             // Stream the answer in two halves so card streaming has something to show in the demo.
             let half: String = text.chars().take(text.chars().count() / 2).collect();

@@ -25,10 +25,25 @@ pub struct AgentRequest {
     pub conversation_title: Option<String>,
     pub sender_nick: String,
     pub sender_staff_id: Option<String>,
+    /// The user's words ([`BotMessage::agent_text`]: quoted text first, media named in place).
     pub text: String,
+    /// Files the user sent, downloaded under the data dir, in the order the text numbers them.
+    pub attachments: Vec<AgentAttachment>,
+}
+
+/// One file that goes to the agent with the prompt (OpenCode: a `file` part; images as images).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgentAttachment {
+    /// Absolute path of the stored file.
+    pub path: std::path::PathBuf,
+    /// MIME type (`image/png`, `application/pdf`, `audio/amr`, ...).
+    pub mime: String,
+    /// The name shown to the agent (the user's file name, or `picture-1.png`, ...).
+    pub filename: String,
 }
 
 impl AgentRequest {
+    /// The request for a message; its files are added with [`AgentRequest::with_attachments`].
     pub fn from_message(message: &BotMessage) -> Self {
         Self {
             msg_id: message.msg_id.clone(),
@@ -37,8 +52,14 @@ impl AgentRequest {
             conversation_title: message.conversation_title.clone(),
             sender_nick: message.sender_nick.clone(),
             sender_staff_id: message.sender_staff_id.clone(),
-            text: message.prompt_text(),
+            text: message.agent_text(),
+            attachments: Vec::new(),
         }
+    }
+
+    pub fn with_attachments(mut self, attachments: Vec<AgentAttachment>) -> Self {
+        self.attachments = attachments;
+        self
     }
 }
 

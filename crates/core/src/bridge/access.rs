@@ -83,6 +83,7 @@ mod tests {
             session_webhook_expires_ms: None,
             create_at_ms: 0,
             content: MessageContent::Text { text: "hi".into() },
+            quoted: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! A crash anywhere resumes from the inbox and the outbox on the next start.
 
 pub mod access;
+mod attachments;
 mod cards;
 pub mod chunking;
 pub mod commands;
@@ -19,6 +20,7 @@ mod queues;
 mod replies;
 mod waiting;
 
+pub use attachments::Attachments;
 pub use cards::{CardReplies, CardSettings};
 pub use commands::Commands;
 pub use delivery::RouteDelivery;

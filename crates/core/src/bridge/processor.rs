@@ -11,12 +11,15 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::attachments::Attachments;
 use super::cards::CardReplies;
 use super::permissions::PermissionBroker;
 use super::persist;
 use super::queues::ItemProcessor;
 use super::replies::{MessageFormat, Replies};
-use crate::agent::{AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate};
+use crate::agent::{
+    AgentAttachment, AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate,
+};
 use crate::dingtalk::cards::{CardError, CardStreamer};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
@@ -41,6 +44,8 @@ pub struct ReplyProcessor {
     pub metrics: Arc<Metrics>,
     pub events: EventBus,
     pub retry_delay: Duration,
+    /// Fetches the message's files before the turn.
+    pub attachments: Attachments,
 }
 
 enum TurnOutcome {
@@ -66,6 +71,7 @@ impl ReplyProcessor {
         item: &InboxItem,
         route: &Route,
         cancel: &CancellationToken,
+        files: &[AgentAttachment],
     ) -> TurnOutcome {
         let message = &item.message;
         let mut backoff = ExponentialBuilder::default()
@@ -93,9 +99,8 @@ impl ReplyProcessor {
                     events: self.events.clone(),
                 },
             ));
-            let respond = self
-                .agent
-                .respond(AgentRequest::from_message(message), updates);
+            let request = AgentRequest::from_message(message).with_attachments(files.to_vec());
+            let respond = self.agent.respond(request, updates);
             tokio::pin!(respond);
             let result = tokio::select! {
                 _ = cancel.cancelled() => {
@@ -221,7 +226,24 @@ impl ItemProcessor for ReplyProcessor {
     async fn process(&self, item: InboxItem, cancel: CancellationToken) {
         let message = &item.message;
         let route = Route::from_message(message);
-        let outcome = self.run_turn(&item, &route, &cancel).await;
+        if let Some(answer) = Attachments::unsupported_answer(message) {
+            persist::until_stored("the reply", &message.msg_id, &cancel, || {
+                self.replies.send(
+                    &route,
+                    &answer,
+                    MessageFormat::Markdown,
+                    message.msg_id.clone(),
+                    true,
+                )
+            })
+            .await;
+            return;
+        }
+        // Cancelled by shutdown: the message stays queued and is replayed on the next start.
+        let Some(files) = self.attachments.prepare(message, &route, &cancel).await else {
+            return;
+        };
+        let outcome = self.run_turn(&item, &route, &cancel, &files).await;
         self.metrics.waiting_for_agent.done(&message.msg_id);
         let (text, ok) = match outcome {
             TurnOutcome::Cancelled => return, // stays queued; replayed on the next start

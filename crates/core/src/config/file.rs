@@ -185,6 +185,11 @@ pub struct BridgeSettings {
     pub retry_delay_ms: u64,
     /// Finished inbox rows are kept this long for dedupe and history, then purged.
     pub inbox_retention_hours: u64,
+    /// Files users send (pictures, files, voice, video) larger than this many MiB are not downloaded; the
+    /// chat is told.
+    pub attachment_max_mb: u64,
+    /// Downloaded files under `<data>/attachments` are deleted after this many hours.
+    pub attachment_retention_hours: u64,
 }
 
 impl Default for BridgeSettings {
@@ -193,6 +198,8 @@ impl Default for BridgeSettings {
             max_concurrent_turns: 4,
             retry_delay_ms: 2_000,
             inbox_retention_hours: 24 * 7,
+            attachment_max_mb: crate::dingtalk::message_files::DEFAULT_MAX_MB,
+            attachment_retention_hours: 24 * 7,
         }
     }
 }

@@ -5,9 +5,12 @@ mod bot_message;
 pub mod send;
 pub mod stream;
 
-pub use bot_message::{BotMessage, ConversationKind, DecodeError, MessageContent};
+pub use bot_message::{
+    BotMessage, ConversationKind, DecodeError, MessageContent, QuotedMessage, RichSegment,
+};
 pub mod auth;
 pub mod cards;
 pub mod contacts;
 pub mod docs;
+pub mod message_files;
 pub mod openapi;

@@ -20,7 +20,7 @@ use axum::Router;
 
 use crate::state::SimState;
 
-pub use auth::{ApiFaults, middleware};
+pub use auth::{ApiFaults, check_new_api, middleware};
 pub use contacts::{Directory, SimUser};
 pub use docs_model::DocStore;
 

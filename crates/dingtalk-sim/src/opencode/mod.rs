@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 pub use script::{Script, long_markdown};
-pub use state::{FakePermissionReply, FakePrompt, FakeSession};
+pub use state::{FakeFilePart, FakePermissionReply, FakePrompt, FakeSession};
 
 use crate::SimError;
 use routes::AppState;

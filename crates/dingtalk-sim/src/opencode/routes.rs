@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::runner;
-use super::state::{FakePermissionReply, FakePrompt, FakeSession, Inner, lock};
+use super::state::{FakeFilePart, FakePermissionReply, FakePrompt, FakeSession, Inner, lock};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -174,13 +174,60 @@ async fn prompt_async(
         .filter_map(|p| p["text"].as_str())
         .collect::<Vec<_>>()
         .join("\n");
+    let mut files = Vec::new();
+    for part in parts {
+        match part["type"].as_str() {
+            Some("text") => {}
+            Some("file") => match file_part(part) {
+                Some(file) => files.push(file),
+                None => return bad_request("a file part needs `mime` and `url`"),
+            },
+            _ => return bad_request("unknown part type"),
+        }
+    }
     lock(&inner.prompts).push(FakePrompt {
         session_id: id.clone(),
         text: text.clone(),
         directory: query.get("directory").cloned(),
+        files,
     });
     tokio::spawn(runner::run(inner.clone(), id, text));
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// OpenCode's `FilePartInput`: `mime` and `url` are required; a `file://` URL is read when the prompt is
+/// taken (`SessionPrompt` resolves file parts before the turn starts).
+fn file_part(part: &Value) -> Option<FakeFilePart> {
+    let mime = part["mime"].as_str().filter(|m| !m.is_empty())?;
+    let url = part["url"].as_str().filter(|u| !u.is_empty())?;
+    let content = url
+        .strip_prefix("file://")
+        .and_then(percent_decode)
+        .and_then(|path| std::fs::read(path).ok());
+    Some(FakeFilePart {
+        mime: mime.to_owned(),
+        filename: part["filename"].as_str().map(str::to_owned),
+        url: url.to_owned(),
+        content,
+    })
+}
+
+/// `%XX` escapes of a file URL's path (as `fileURLToPath` decodes them); `None` for a malformed escape.
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(byte);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 async fn messages(

@@ -30,6 +30,19 @@ pub struct FakePrompt {
     pub text: String,
     /// `?directory=` of the request.
     pub directory: Option<String>,
+    /// The file parts, in order.
+    pub files: Vec<FakeFilePart>,
+}
+
+/// One `{type:"file", mime, filename?, url}` part of a prompt (OpenCode's `FilePartInput`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FakeFilePart {
+    pub mime: String,
+    pub filename: Option<String>,
+    pub url: String,
+    /// For `file://` URLs: the file's content when the prompt arrived (OpenCode reads it then), `None` if
+    /// it could not be read.
+    pub content: Option<Vec<u8>>,
 }
 
 /// A reply to a permission ask, as received (`route` tells which endpoint was used).

@@ -249,14 +249,18 @@ impl AgentBackend for OpenCodeBackend {
         // crash after the send is looked up, not prompted again.
         let mut subscription = inner.hub.subscribe(&session_id);
         self.record_sent(&request.msg_id, &session_id).await?;
-        match inner.client.prompt_async(&session_id, &prompt).await {
+        let files = &request.attachments;
+        match inner.client.prompt_async(&session_id, &prompt, files).await {
             Ok(()) => {}
             Err(error) if error.is_not_found() => {
                 session_id = inner.sessions.replace(&request, &session_id).await?;
                 set_running(&session_id);
                 subscription = inner.hub.subscribe(&session_id);
                 self.record_sent(&request.msg_id, &session_id).await?;
-                inner.client.prompt_async(&session_id, &prompt).await?;
+                inner
+                    .client
+                    .prompt_async(&session_id, &prompt, files)
+                    .await?;
             }
             Err(error) => return Err(error.into()),
         }

@@ -11,9 +11,9 @@ use tracing::debug;
 
 use super::config::OpenCodeSettings;
 use super::wire::{
-    CreateSessionBody, HealthBody, MessageWithParts, PromptBody, SessionInfo, TextPartInput,
+    CreateSessionBody, HealthBody, MessageWithParts, PartInput, PromptBody, SessionInfo,
 };
-use crate::agent::AgentError;
+use crate::agent::{AgentAttachment, AgentError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -208,11 +208,32 @@ impl OpenCodeClient {
         }
     }
 
-    pub async fn prompt_async(&self, session_id: &str, text: &str) -> Result<(), ClientError> {
+    /// Sends the prompt text and the files (as `file://` URLs of their absolute paths).
+    pub async fn prompt_async(
+        &self,
+        session_id: &str,
+        text: &str,
+        files: &[AgentAttachment],
+    ) -> Result<(), ClientError> {
         let path = format!("/session/{}/prompt_async", checked_id(session_id)?);
-        let body = PromptBody {
-            parts: vec![TextPartInput { kind: "text", text }],
-        };
+        let listing = saved_files(files);
+        let mut parts = vec![PartInput::Text { text }];
+        if !listing.is_empty() {
+            parts.push(PartInput::Text { text: &listing });
+        }
+        for file in files.iter().filter(|f| model_readable(&f.mime)) {
+            // A relative path has no file URL; stored attachments are always absolute.
+            let Ok(url) = reqwest::Url::from_file_path(&file.path) else {
+                tracing::warn!(path = %file.path.display(), "attachment path is not absolute; not sent as a file part");
+                continue;
+            };
+            parts.push(PartInput::File {
+                mime: &file.mime,
+                filename: &file.filename,
+                url: url.to_string(),
+            });
+        }
+        let body = PromptBody { parts };
         let request = self
             .request(Method::POST, &path)
             .timeout(self.request_timeout)
@@ -398,4 +419,34 @@ fn short(text: &str) -> String {
         let cut: String = text.chars().take(MAX).collect();
         format!("{cut}…")
     }
+}
+
+/// Types OpenCode hands to a model as a file (`text/plain` it reads as text; images, PDFs, audio and video go to
+/// the model, which replaces a modality it lacks with a note the agent relays). Anything else would reach the
+/// provider as an opaque file it may refuse, failing the turn, so it is only listed with its path.
+fn model_readable(mime: &str) -> bool {
+    mime == "text/plain"
+        || mime == "application/pdf"
+        || ["image/", "audio/", "video/"]
+            .iter()
+            .any(|prefix| mime.starts_with(prefix))
+}
+
+/// A second text part naming every file with its stored path, so the agent can also open them with its
+/// tools. Kept out of the first text part, which must stay the same for the same message (it is how the
+/// turn is found again after a break) whatever the downloads did.
+fn saved_files(files: &[AgentAttachment]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("Files the user sent (saved on this machine):");
+    for file in files {
+        text.push_str(&format!(
+            "\n- {} ({}): {}",
+            file.filename,
+            file.mime,
+            file.path.display()
+        ));
+    }
+    text
 }

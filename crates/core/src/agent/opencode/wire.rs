@@ -25,17 +25,27 @@ pub struct CreateSessionBody<'a> {
     pub title: &'a str,
 }
 
-/// `POST /session/{id}/prompt_async` body: the same as `/message`, we only send text parts.
+/// `POST /session/{id}/prompt_async` body: the same as `/message`. The first part is the prompt text (how a
+/// turn is found again in the history after a break); files follow.
 #[derive(Clone, Debug, Serialize)]
 pub struct PromptBody<'a> {
-    pub parts: Vec<TextPartInput<'a>>,
+    pub parts: Vec<PartInput<'a>>,
 }
 
+/// OpenCode's `TextPartInput` and `FilePartInput` (`{type:"file", mime, filename?, url}`; a `file://` URL is
+/// read by OpenCode when the prompt is taken, images reach the model as images). Checked against
+/// packages/sdk/js/src/v2/gen/types.gen.ts of OpenCode 1.x.
 #[derive(Clone, Debug, Serialize)]
-pub struct TextPartInput<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub text: &'a str,
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum PartInput<'a> {
+    Text {
+        text: &'a str,
+    },
+    File {
+        mime: &'a str,
+        filename: &'a str,
+        url: String,
+    },
 }
 
 /// One entry of `GET /session/{id}/message`.
