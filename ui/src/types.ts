@@ -147,7 +147,8 @@ export interface SettingsView {
   };
   access: { allowed_staff_ids: string[]; allowed_groups: string[] };
   agent: { opencode_url: string; opencode_password_set: boolean; opencode_directory: string | null };
-  mcp: { enabled: boolean; port: number; url: string | null };
+  bridge: { language: Language };
+  mcp: { enabled: boolean; port: number; url: string | null; language: Language };
   docs: { operator_user_id: string | null; operator_mobile: string | null };
   pacing: { per_conversation: number; app_per_second: number };
   quota: { stream_budget: number; api_budget: number };
@@ -167,7 +168,8 @@ export interface SettingsChange {
   };
   access?: { allowed_staff_ids?: string[]; allowed_groups?: string[] };
   agent?: { opencode_url?: string; opencode_password?: SecretAction; opencode_directory?: string | null };
-  mcp?: { enabled?: boolean; port?: number };
+  bridge?: { language?: Language };
+  mcp?: { enabled?: boolean; port?: number; language?: Language };
   docs?: { operator_user_id?: string | null; operator_mobile?: string | null };
   pacing?: { per_conversation?: number; app_per_second?: number };
   quota?: { stream_budget?: number; api_budget?: number };

@@ -17,8 +17,8 @@ use crate::api::status::{
     MemoryUsage, PerformanceSnapshot, QueueStatus, QuotaStatus, StatusSnapshot,
 };
 use crate::bridge::{
-    Attachments, BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake,
-    MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
+    Attachments, BridgeError, CardReplies, ChatLanguages, Commands, ConversationQueues, Dispatcher,
+    Intake, MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
 };
 use crate::config::Config;
 use crate::dingtalk::ConversationKind;
@@ -320,6 +320,7 @@ impl Engine {
                 outbox_cancel.clone(),
             )));
         }
+        let languages = ChatLanguages::new(config.bridge.language, store.clone());
         let processor = Arc::new(ReplyProcessor {
             agent: agent.clone(),
             replies: replies.clone(),
@@ -333,6 +334,7 @@ impl Engine {
                 files: message_files,
                 replies: replies.clone(),
             },
+            languages: languages.clone(),
         });
         let queues = ConversationQueues::new(
             config.bridge.max_concurrent_turns,
@@ -350,6 +352,7 @@ impl Engine {
                 metrics: metrics.clone(),
                 quota: quota.clone(),
                 store: store.clone(),
+                languages,
             }),
             queues.clone(),
             replies.clone(),

@@ -8,6 +8,7 @@ pub mod config;
 pub mod dingtalk;
 pub mod engine;
 pub mod events;
+pub mod i18n;
 pub mod instance_lock;
 pub mod loopback;
 pub mod mcp;

@@ -190,6 +190,9 @@ pub struct BridgeSettings {
     pub attachment_max_mb: u64,
     /// Downloaded files under `<data>/attachments` are deleted after this many hours.
     pub attachment_retention_hours: u64,
+    /// Language of the replies the bridge writes itself (commands, refusals, notes): `"zh-CN"` or `"en"`.
+    /// A conversation's `/lang` choice overrides it. An unknown value is refused when the file is loaded.
+    pub language: crate::i18n::Lang,
 }
 
 impl Default for BridgeSettings {
@@ -200,6 +203,7 @@ impl Default for BridgeSettings {
             inbox_retention_hours: 24 * 7,
             attachment_max_mb: crate::dingtalk::message_files::DEFAULT_MAX_MB,
             attachment_retention_hours: 24 * 7,
+            language: crate::i18n::Lang::ZhCn,
         }
     }
 }
@@ -236,6 +240,9 @@ pub struct McpSettings {
     pub port: u16,
     /// Browser origins allowed to call the MCP server (none by default: MCP clients send no `Origin`).
     pub allowed_origins: Vec<String>,
+    /// Language of tool, parameter, resource and prompt descriptions and of error texts: `"en"` (default;
+    /// agents read it best) or `"zh-CN"`. Error codes never change with it.
+    pub language: crate::i18n::Lang,
 }
 
 impl Default for McpSettings {
@@ -244,6 +251,7 @@ impl Default for McpSettings {
             enabled: true,
             port: 8766,
             allowed_origins: Vec::new(),
+            language: crate::i18n::Lang::En,
         }
     }
 }
@@ -501,6 +509,27 @@ mod tests {
         let config = Config::parse("", Path::new("x.toml")).unwrap();
         assert_eq!(config.dingtalk.api_base, "https://api.dingtalk.com");
         assert_eq!(config.quota.stream_budget, 3_000);
+    }
+
+    #[test]
+    fn bridge_replies_default_to_chinese_and_mcp_descriptions_to_english() {
+        let config = Config::parse("", Path::new("x.toml")).unwrap();
+        assert_eq!(config.bridge.language, crate::i18n::Lang::ZhCn);
+        assert_eq!(config.mcp.language, crate::i18n::Lang::En);
+        let config = Config::parse(
+            "[bridge]\nlanguage = \"en\"\n[mcp]\nlanguage = \"zh-CN\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.bridge.language, crate::i18n::Lang::En);
+        assert_eq!(config.mcp.language, crate::i18n::Lang::ZhCn);
+    }
+
+    #[test]
+    fn an_unknown_bridge_language_is_refused_at_load_with_the_choices() {
+        let err = Config::parse("[bridge]\nlanguage = \"fr\"\n", Path::new("x.toml")).unwrap_err();
+        assert_eq!(err.code(), "CONFIG_PARSE");
+        assert!(err.to_string().contains("zh-CN, en"), "{err}");
     }
 
     #[test]

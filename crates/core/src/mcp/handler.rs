@@ -19,10 +19,12 @@ use super::arguments;
 use super::availability::is_available;
 use super::backend::McpBackend;
 use super::error::{ToolCode, ToolFailure};
+use super::localize;
 use super::output_schema::tool_with_error_branch;
 use super::{prompts, resources};
+use crate::i18n::Lang;
 
-const INSTRUCTIONS: &str = "DingBridge connects this agent to DingTalk (钉钉). Use list_conversations / \
+pub(crate) const INSTRUCTIONS: &str = "DingBridge connects this agent to DingTalk (钉钉). Use list_conversations / \
 get_messages to read what people wrote, send_message to answer a conversation, find_user / find_group then \
 send_to_user / send_to_group to reach someone by name (ambiguous names return candidates: ask or pick by id, \
 never guess), and get_stats / get_performance for the bridge's health. Tool failures carry a `code` \
@@ -32,6 +34,8 @@ never guess), and get_stats / get_performance for the bridge's health. Tool fail
 pub struct DingBridgeMcp {
     backend: Arc<dyn McpBackend>,
     tools: ToolRouter<Self>,
+    /// `[mcp] language`: the language of descriptions and error texts (never of names or codes).
+    lang: Lang,
 }
 
 impl DingBridgeMcp {
@@ -45,7 +49,24 @@ impl DingBridgeMcp {
         Self {
             backend,
             tools: Self::tool_router() + extra,
+            lang: Lang::En,
         }
+    }
+
+    /// Serves descriptions and error texts in `lang` (default English).
+    pub fn with_language(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
+    }
+
+    /// Every tool this server has, available or not, in English (for the translation test).
+    #[cfg(test)]
+    pub(crate) fn all_tools() -> Vec<Tool> {
+        (Self::tool_router() + Self::docs_router())
+            .list_all()
+            .into_iter()
+            .map(tool_with_error_branch)
+            .collect()
     }
 
     pub fn backend(&self) -> &dyn McpBackend {
@@ -60,6 +81,7 @@ impl DingBridgeMcp {
             .into_iter()
             .filter(|tool| is_available(&tool.name, availability))
             .map(tool_with_error_branch)
+            .map(|tool| localize::listed(self.lang, tool))
             .collect()
     }
 
@@ -125,7 +147,7 @@ impl ServerHandler for DingBridgeMcp {
             Implementation::new("dingbridge", env!("CARGO_PKG_VERSION"))
                 .with_title("DingBridge (DingTalk)"),
         )
-        .with_instructions(INSTRUCTIONS)
+        .with_instructions(localize::text(self.lang, INSTRUCTIONS))
     }
 
     async fn list_tools(
@@ -143,6 +165,7 @@ impl ServerHandler for DingBridgeMcp {
             .filter(|_| is_available(name, availability))
             .cloned()
             .map(tool_with_error_branch)
+            .map(|tool| localize::listed(self.lang, tool))
     }
 
     async fn call_tool(
@@ -160,17 +183,21 @@ impl ServerHandler for DingBridgeMcp {
                 ),
             )
             .with_details(serde_json::json!({ "tool": request.name }));
-            return Ok(failure.into_result().into());
+            return Ok(localize::failure(self.lang, failure.into_result().into()));
         }
         // Every tool's arguments are checked here, against the schema the client was shown, so a bad
         // parameter of any tool gets the tools' own INVALID_PARAMS result (see `arguments.rs`).
         if let Some(tool) = self.tools.get(&request.name)
             && let Err(failure) = arguments::check(&tool.input_schema, request.arguments.as_ref())
         {
-            return Ok(failure.into_result().into());
+            return Ok(localize::failure(self.lang, failure.into_result().into()));
         }
         let context = ToolCallContext::new(self, request, context);
-        self.tools.call(context).await.map(deserialize_failure)
+        self.tools
+            .call(context)
+            .await
+            .map(deserialize_failure)
+            .map(|response| localize::failure(self.lang, response))
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -209,7 +236,7 @@ impl ServerHandler for DingBridgeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        resources::list(self.backend()).await
+        resources::list(self.backend(), self.lang).await
     }
 
     async fn list_resource_templates(
@@ -217,7 +244,13 @@ impl ServerHandler for DingBridgeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(resources::templates())
+        let mut templates = resources::templates();
+        templates.resource_templates = templates
+            .resource_templates
+            .into_iter()
+            .map(|template| localize::listed(self.lang, template))
+            .collect();
+        Ok(templates)
     }
 
     async fn read_resource(
@@ -235,7 +268,13 @@ impl ServerHandler for DingBridgeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Ok(prompts::list())
+        let mut prompts = prompts::list();
+        prompts.prompts = prompts
+            .prompts
+            .into_iter()
+            .map(|prompt| localize::listed(self.lang, prompt))
+            .collect();
+        Ok(prompts)
     }
 
     async fn get_prompt(

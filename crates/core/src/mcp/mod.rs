@@ -14,6 +14,7 @@ pub mod engine_backend;
 pub mod error;
 pub mod handler;
 pub mod http;
+mod localize;
 pub mod output_schema;
 pub mod prompts;
 pub mod resources;

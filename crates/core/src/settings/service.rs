@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::error::{SettingsError, strip_code};
 use super::resolve::resolve;
 use super::types::{
-    AgentView, DingTalkView, KeychainStatus, McpView, Mode, PacingView, SecretAction,
+    AgentView, BridgeView, DingTalkView, KeychainStatus, McpView, Mode, PacingView, SecretAction,
     SettingsChange, SettingsView,
 };
 use super::write::write_change;
@@ -115,9 +115,13 @@ impl SettingsService {
                 opencode_password_set: matches!(opencode_password, Ok(Some(_))),
                 opencode_directory: config.agent.opencode_directory.clone(),
             },
+            bridge: BridgeView {
+                language: config.bridge.language,
+            },
             mcp: McpView {
                 enabled: config.mcp.enabled,
                 port: config.mcp.port,
+                language: config.mcp.language,
                 url: runtime.mcp_url.clone(),
             },
             docs: config.docs.clone(),
@@ -201,5 +205,72 @@ impl SettingsService {
             Some(SecretAction::Remove) => Ok(None),
             None => Ok(self.secrets.get(account)?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+    use crate::secrets::MemorySecretStore;
+
+    fn service(dir: &Path) -> SettingsService {
+        SettingsService::new(
+            dir.join("settings.toml"),
+            Arc::new(MemorySecretStore::default()),
+            "memory",
+        )
+    }
+
+    fn runtime() -> Runtime {
+        Runtime {
+            mode: super::super::types::Mode::Demo,
+            mcp_url: None,
+        }
+    }
+
+    fn change(json: &str) -> SettingsChange {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn saved_languages_are_written_to_the_file_and_shown_in_the_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (view.bridge.language, view.mcp.language),
+            (Lang::ZhCn, Lang::En)
+        );
+
+        service
+            .save(&change(
+                r#"{"bridge":{"language":"en"},"mcp":{"language":"zh-CN"}}"#,
+            ))
+            .unwrap();
+        let file = std::fs::read_to_string(dir.path().join("settings.toml")).unwrap();
+        assert!(
+            file.contains("[bridge]") && file.contains("language = \"en\""),
+            "{file}"
+        );
+        assert!(file.contains("language = \"zh-CN\""), "{file}");
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (view.bridge.language, view.mcp.language),
+            (Lang::En, Lang::ZhCn)
+        );
+    }
+
+    #[test]
+    fn an_unknown_language_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let err = service
+            .save(&change(r#"{"bridge":{"language":"fr"}}"#))
+            .unwrap_err();
+        assert!(
+            matches!(err, SettingsError::Invalid(ref fields) if fields[0].field == "bridge.language")
+        );
+        assert!(!dir.path().join("settings.toml").exists());
     }
 }

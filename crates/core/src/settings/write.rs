@@ -57,6 +57,12 @@ pub fn write_change(
             )?;
         }
     }
+    if change.bridge.as_ref().is_some_and(|b| b.language.is_some()) {
+        file.set("bridge.language", resolved.bridge.language.tag())?;
+    }
+    if change.mcp.as_ref().is_some_and(|m| m.language.is_some()) {
+        file.set("mcp.language", resolved.mcp.language.tag())?;
+    }
     if let Some(mcp) = &change.mcp {
         if mcp.enabled.is_some() {
             file.set("mcp.enabled", resolved.mcp.enabled)?;

@@ -5,6 +5,7 @@
 
 mod agent_sessions;
 mod agent_turns;
+mod conversation_language;
 mod directory;
 mod error;
 mod inbox;

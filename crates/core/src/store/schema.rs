@@ -119,6 +119,14 @@ CREATE TABLE agent_turns (
     created_at_ms INTEGER NOT NULL
 );
 "#,
+    // The language a conversation chose with `/lang` (issue 13); absent = the `[bridge] language` setting.
+    r#"
+CREATE TABLE conversation_languages (
+    conversation_id TEXT PRIMARY KEY,
+    language TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+"#,
 ];
 
 pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
