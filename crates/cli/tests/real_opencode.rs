@@ -73,7 +73,7 @@ impl Rig {
             format!(
                 "[dingtalk]\napi_base = \"{base}\"\noapi_base = \"{base}\"\nclient_id = \"{CLIENT_ID}\"\n\n\
                  [stream]\nbackoff_initial_ms = 50\nbackoff_max_ms = 500\n\n\
-                 [bridge]\nmax_concurrent_turns = 6\nretry_delay_ms = 100\n\n\
+                 [bridge]\nmax_concurrent_turns = 6\nretry_delay_ms = 100\nlanguage = \"en\"\n\n\
                  [agent]\nbackend = \"opencode\"\nopencode_url = \"{oc}\"\n\n\
                  [access]\nallowed_staff_ids = [\"*\"]\n\n\
                  [pacing]\napp_per_second = 1000\nper_conversation = 1000\nconversation_window_ms = 1000\n",
