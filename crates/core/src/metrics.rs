@@ -84,6 +84,8 @@ pub struct Metrics {
     quota_exhausted: std::sync::atomic::AtomicBool,
     /// The last hour by minute (the dashboard's charts).
     pub timeline: crate::timeline::Timeline,
+    /// Turns retried until the agent is reachable again (shown as "waiting for the agent").
+    pub waiting_for_agent: crate::bridge::WaitingTurns,
 }
 
 impl Default for Metrics {
@@ -113,6 +115,7 @@ impl Default for Metrics {
             conversations: Mutex::new(HashMap::new()),
             quota_exhausted: std::sync::atomic::AtomicBool::new(false),
             timeline: crate::timeline::Timeline::default(),
+            waiting_for_agent: crate::bridge::WaitingTurns::default(),
         }
     }
 }

@@ -38,6 +38,8 @@ impl StatusSnapshot {
     pub fn bounded(mut self) -> Self {
         self.queues.conversations_total = self.queues.conversations.len();
         self.queues.conversations.truncate(SNAPSHOT_LIST_LIMIT);
+        self.queues.waiting_for_agent_total = self.queues.waiting_for_agent.len();
+        self.queues.waiting_for_agent.truncate(SNAPSHOT_LIST_LIMIT);
         self.outbox.conversations_total = self.outbox.conversations.len();
         self.outbox.conversations.truncate(SNAPSHOT_LIST_LIMIT);
         self.conversations.truncate(SNAPSHOT_LIST_LIMIT);
@@ -117,6 +119,24 @@ pub struct QueueStatus {
     pub conversations: Vec<ConversationQueue>,
     /// Conversations with something queued (all of them).
     pub conversations_total: usize,
+    /// Messages whose turn waits for the agent to be reachable again (oldest first); they are answered
+    /// once it is back. Empty while the agent is up. At most [`SNAPSHOT_LIST_LIMIT`] in a snapshot.
+    pub waiting_for_agent: Vec<WaitingTurn>,
+    /// Messages waiting for the agent (all of them).
+    pub waiting_for_agent_total: usize,
+}
+
+/// A message whose agent turn waits for the agent (OpenCode down, unreachable or restarting).
+#[derive(Clone, Debug, Serialize)]
+pub struct WaitingTurn {
+    pub msg_id: String,
+    pub conversation_id: String,
+    /// When its turn first found the agent unavailable.
+    pub since_ms: i64,
+    /// Why, from the latest attempt.
+    pub reason: String,
+    /// Attempts that found the agent unavailable so far.
+    pub attempts: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -186,6 +206,8 @@ mod tests {
                     })
                     .collect(),
                 conversations_total: 0,
+                waiting_for_agent: Vec::new(),
+                waiting_for_agent_total: 0,
             },
             conversations: (0..200)
                 .map(|n| ConversationSummary {

@@ -19,6 +19,7 @@ mod persist;
 mod processor;
 mod queues;
 mod replies;
+mod waiting;
 
 pub use attachments::Attachments;
 pub use cards::{CardReplies, CardSettings};
@@ -37,3 +38,4 @@ pub use permissions::PermissionBroker;
 pub use processor::ReplyProcessor;
 pub use queues::{ConversationQueues, ItemProcessor};
 pub use replies::{MessageFormat, Replies};
+pub use waiting::WaitingTurns;

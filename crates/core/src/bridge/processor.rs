@@ -144,6 +144,11 @@ impl ReplyProcessor {
                         conversation_id: message.conversation_id.clone(),
                         error: reason.clone(),
                     });
+                    self.metrics.waiting_for_agent.waiting(
+                        &message.msg_id,
+                        &message.conversation_id,
+                        &reason,
+                    );
                     // Only bookkeeping (attempts, last error): the item is `queued` either way.
                     if let Err(err) = self
                         .store
@@ -196,6 +201,7 @@ impl ReplyProcessor {
 impl ItemProcessor for ReplyProcessor {
     async fn panicked(&self, item: InboxItem, panic: String, cancel: CancellationToken) {
         let message = &item.message;
+        self.metrics.waiting_for_agent.done(&message.msg_id);
         self.metrics.agent_failed.inc();
         self.events.publish(Event::AgentFailed {
             msg_id: message.msg_id.clone(),
@@ -259,6 +265,7 @@ impl ItemProcessor for ReplyProcessor {
             }
             outcome => outcome,
         };
+        self.metrics.waiting_for_agent.done(&message.msg_id);
         let (text, ok) = match outcome {
             TurnOutcome::Cancelled => return, // stays queued; replayed on the next start
             TurnOutcome::Reply(reply, None) => (reply.text, true),

@@ -124,6 +124,9 @@ impl ConversationQueues {
             in_flight: state.in_flight,
             conversations_total: conversations.len(),
             conversations,
+            // Filled in by the engine from the processor's waiting turns.
+            waiting_for_agent: Vec::new(),
+            waiting_for_agent_total: 0,
         }
     }
 
