@@ -10,7 +10,7 @@ import { ConversationList } from './conversations.js';
 import { monthProjection, renderToken, rerenderHealth, startHealth } from './health.js';
 import { byId, el } from './dom.js';
 import { Feed, connectionStateText, shortId } from './feed.js';
-import { fmtAgo, fmtDuration, fmtMicros, fmtMonth, fmtNumber, fmtPercent, followSetting, initLanguage, localize, onLanguageChange, pluralKey, t } from './i18n.js';
+import { fmtAgo, fmtDuration, fmtMicros, fmtMonth, fmtNumber, fmtPercent, followSetting, initLanguage, localize, onLanguageChange, pluralKey, t, tn } from './i18n.js';
 import { renderOpenCodeConfigs } from './opencode.js';
 import { needsSetup } from './setup.js';
 import type { AuthStatus, ConnectionStatus, Counters, LatencySummary, OutboxStatus, QueueStatus, QuotaStatus, StatusSnapshot } from './types.js';
@@ -183,6 +183,13 @@ function renderQueues(queues: QueueStatus): void {
   const more = Math.max(queues.conversations_total ?? items.length, items.length) - Math.min(6, items.length);
   if (more > 0) list.append(el('li', 'muted small', t('queue.more', { count: more })));
   if (items.length === 0) list.append(el('li', 'muted small', t('queue.empty')));
+  // Turns held back while OpenCode is unreachable: they are not lost, say so where the queues are.
+  const waiting = queues.waiting_for_agent_total ?? queues.waiting_for_agent?.length ?? 0;
+  if (waiting > 0) {
+    const note = el('li', 'queue-waiting-agent small', tn('queue.waiting_agent', waiting));
+    note.id = 'queue-waiting-agent';
+    list.prepend(note);
+  }
 }
 
 function renderCounters(counters: Counters): void {

@@ -47,6 +47,10 @@ export interface QueueStatus {
   conversations: { conversation_id: string; depth: number }[];
   /** Conversations with something queued, all of them. */
   conversations_total?: number;
+  /** Messages whose turn waits for the agent (OpenCode down or restarting), oldest first; bounded. */
+  waiting_for_agent?: { msg_id: string; conversation_id: string; since_ms: number; reason: string; attempts: number }[];
+  /** How many messages wait for the agent, all of them. */
+  waiting_for_agent_total?: number;
 }
 
 export interface ConversationSummary {
