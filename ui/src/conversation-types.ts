@@ -86,11 +86,21 @@ export interface MinutePoint {
   turns: number;
   turn_avg_ms: number;
   turn_max_ms: number;
+  mcp_calls: number;
+  mcp_errors: number;
+}
+
+/** One failed MCP tool call: its time, tool and stable code (never its text). */
+export interface McpErrorView {
+  at_ms: number;
+  tool: string;
+  code: string;
 }
 
 /** GET /api/health, `get_health`. */
 export interface HealthView {
   agent: { backend: string; reachable: boolean; version: string | null; error: string | null; sessions: number };
   mcp_url: string | null;
+  mcp: { clients: number; calls_last_minute: number; recent_errors: McpErrorView[] };
   timeline: MinutePoint[];
 }

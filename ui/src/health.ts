@@ -1,12 +1,13 @@
-// The health panel and the small charts: the agent (reachable, version, sessions), MCP (where it listens), the
+// The health panel and the small charts: the agent (reachable, version, sessions), MCP (where it listens,
+// connected clients, tool calls in the last minute, recent errors by code), the
 // OpenAPI token (ok / degraded, next refresh) and the last hour by minute — messages, ACK latency, agent turn
-// time — as inline SVG sparklines (no library). Read from GET /api/health (`get_health`) every few seconds;
+// time, MCP tool calls — as inline SVG sparklines (no library). Read from GET /api/health (`get_health`) every few seconds;
 // the quota's month projection is computed from the status snapshot.
 
 import { api } from './client.js';
-import type { HealthView, MinutePoint } from './conversation-types.js';
+import type { HealthView, McpErrorView, MinutePoint } from './conversation-types.js';
 import { byId } from './dom.js';
-import { fmtDuration, fmtMicros, fmtMillis, fmtNumber, localize, t } from './i18n.js';
+import { fmtClock, fmtDuration, fmtMicros, fmtMillis, fmtNumber, localize, t } from './i18n.js';
 import type { AuthStatus } from './types.js';
 
 const POLL_MS = 15_000;
@@ -26,6 +27,7 @@ const CHARTS: readonly Chart[] = [
   { id: 'chart-messages', value: (p) => p.messages, format: (v) => fmtNumber(v) },
   { id: 'chart-ack', value: (p) => p.ack_avg_us, format: (v) => fmtMicros(v) },
   { id: 'chart-turns', value: (p) => p.turn_avg_ms, format: (v) => fmtMillis(v) },
+  { id: 'chart-mcp', value: (p) => p.mcp_calls, format: (v) => fmtNumber(v) },
 ];
 
 export function startHealth(): void {
@@ -58,7 +60,29 @@ function render(view: HealthView): void {
   const mcp = byId('health-mcp');
   if (view.mcp_url) mcp.textContent = view.mcp_url;
   else localize(mcp, 'health.mcp_off');
+  byId('health-mcp-clients').textContent = fmtNumber(view.mcp.clients);
+  byId('health-mcp-calls').textContent = fmtNumber(view.mcp.calls_last_minute);
+  renderMcpErrors(view.mcp.recent_errors);
   for (const chart of CHARTS) drawChart(chart, view.timeline);
+}
+
+/** Newest first; tool names and codes are rendered as text. */
+function renderMcpErrors(errors: readonly McpErrorView[]): void {
+  const host = byId('health-mcp-errors');
+  if (errors.length === 0) {
+    localize(host, 'health.mcp_no_errors');
+    return;
+  }
+  const list = document.createElement('ul');
+  list.className = 'mcp-errors';
+  for (const error of errors) {
+    const item = document.createElement('li');
+    item.textContent = t('health.mcp_error_line', { time: fmtClock(error.at_ms), tool: error.tool, code: error.code });
+    list.append(item);
+  }
+  host.removeAttribute('data-i18n');
+  host.removeAttribute('data-i18n-args');
+  host.replaceChildren(list);
 }
 
 /** The OpenAPI token line (from the status snapshot). */

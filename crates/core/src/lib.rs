@@ -19,6 +19,7 @@ pub mod settings;
 pub mod store;
 pub mod time;
 pub mod timeline;
+pub mod top;
 
 pub use engine::{
     AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport, WeakEngine,

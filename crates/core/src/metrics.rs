@@ -2,14 +2,15 @@
 //! which may drop events for slow subscribers) so the numbers shown are exact.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
 use crate::api::status::{ConnectionStatus, ConversationSummary, Counters, LatencySummary};
 use crate::events::ConnectionState;
+use crate::mcp::activity::McpActivity;
 use crate::time::now_ms;
 
 /// Conversations kept in memory for the dashboard (the store has all of them).
@@ -83,13 +84,16 @@ pub struct Metrics {
     conversations: Mutex<HashMap<String, ConversationSummary>>,
     quota_exhausted: std::sync::atomic::AtomicBool,
     /// The last hour by minute (the dashboard's charts).
-    pub timeline: crate::timeline::Timeline,
+    pub timeline: Arc<crate::timeline::Timeline>,
+    /// MCP clients, calls and recent errors (the dashboard's MCP health).
+    pub mcp: Arc<McpActivity>,
     /// Turns retried until the agent is reachable again (shown as "waiting for the agent").
     pub waiting_for_agent: crate::bridge::WaitingTurns,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        let timeline = Arc::new(crate::timeline::Timeline::default());
         Self {
             frames: Counter::default(),
             received: Counter::default(),
@@ -114,7 +118,8 @@ impl Default for Metrics {
             send_latency: LatencyHistogram::default(),
             conversations: Mutex::new(HashMap::new()),
             quota_exhausted: std::sync::atomic::AtomicBool::new(false),
-            timeline: crate::timeline::Timeline::default(),
+            mcp: Arc::new(McpActivity::new(timeline.clone())),
+            timeline,
             waiting_for_agent: crate::bridge::WaitingTurns::default(),
         }
     }

@@ -1,5 +1,5 @@
 //! The last hour, minute by minute, for the dashboard's small charts: messages ACKed, their frame → ACK
-//! latency, and agent turn times.
+//! latency, agent turn times and MCP tool calls.
 //!
 //! Invariant: bounded — a ring of [`MINUTES`] buckets indexed by the minute; a bucket is reset when a newer
 //! minute lands on it, so nothing ever grows and old minutes read as empty.
@@ -21,6 +21,8 @@ struct Bucket {
     turns: u64,
     turn_sum_ms: u64,
     turn_max_ms: u64,
+    mcp_calls: u64,
+    mcp_errors: u64,
 }
 
 /// One minute of the chart.
@@ -34,6 +36,9 @@ pub struct MinutePoint {
     pub turns: u64,
     pub turn_avg_ms: u64,
     pub turn_max_ms: u64,
+    /// MCP `tools/call` requests in the minute, and how many of them failed.
+    pub mcp_calls: u64,
+    pub mcp_errors: u64,
 }
 
 pub struct Timeline(Mutex<[Bucket; MINUTES]>);
@@ -84,6 +89,15 @@ impl Timeline {
         });
     }
 
+    pub fn mcp_call(&self, at_ms: i64, failed: bool) {
+        self.with_bucket(at_ms, |b| {
+            b.mcp_calls = b.mcp_calls.saturating_add(1);
+            if failed {
+                b.mcp_errors = b.mcp_errors.saturating_add(1);
+            }
+        });
+    }
+
     /// The [`MINUTES`] minutes up to and including the one of `now_ms`, oldest first.
     pub fn last_hour(&self, now_ms: i64) -> Vec<MinutePoint> {
         let buckets = *self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,6 +116,8 @@ impl Timeline {
                         turns: b.turns,
                         turn_avg_ms: b.turn_sum_ms.checked_div(b.turns).unwrap_or(0),
                         turn_max_ms: b.turn_max_ms,
+                        mcp_calls: b.mcp_calls,
+                        mcp_errors: b.mcp_errors,
                     },
                     _ => MinutePoint {
                         minute_ms,

@@ -1,9 +1,10 @@
 //! The dashboard's health panel and charts (`GET /api/health`, Tauri `get_health`): what the status snapshot
 //! does not say — whether the agent (OpenCode) answers and with which version, how many chats have a
-//! session, where MCP listens — and the last hour by minute (messages, ACK latency, agent turn time).
+//! session, where MCP listens and how it is used (clients, calls, recent errors) — and the last hour by minute (messages, ACK latency, agent turn time).
 //! DingTalk's connection, the OpenAPI token and the quota are in the snapshot already.
 //!
-//! Invariant: bounded and quick — one agent health call with a short timeout, one COUNT, 60 points.
+//! Invariant: bounded and quick — one agent health call with a short timeout, one COUNT, 60 points, at most
+//! 20 MCP errors.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 use super::errors::ApiError;
 use super::settings_routes::Host;
 use crate::engine::Engine;
+use crate::mcp::activity::McpHealthView;
 use crate::settings::SettingsError;
 use crate::store::StoreError;
 use crate::time::now_ms;
@@ -39,6 +41,8 @@ pub struct HealthView {
     pub agent: AgentHealthView,
     /// Where the MCP server listens, when it runs.
     pub mcp_url: Option<String>,
+    /// Connected clients, calls in the last minute, recent errors.
+    pub mcp: McpHealthView,
     /// The last 60 minutes, oldest first.
     pub timeline: Vec<MinutePoint>,
 }
@@ -60,6 +64,7 @@ pub async fn health(engine: &Engine) -> Result<HealthView, StoreError> {
             sessions: engine.store().agent_session_count().await?,
         },
         mcp_url: engine.mcp_url(),
+        mcp: engine.metrics().mcp.view(now_ms()),
         timeline: engine.metrics().timeline.last_hour(now_ms()),
     })
 }

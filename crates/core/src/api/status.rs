@@ -36,11 +36,15 @@ impl StatusSnapshot {
     /// conversations first), recording the full counts, so the snapshot's size does not grow with the number
     /// of conversations.
     pub fn bounded(mut self) -> Self {
-        self.queues.conversations_total = self.queues.conversations.len();
+        // The engine's lists come already cut (with their totals); a longer list is cut here.
+        self.queues.conversations_total =
+            (self.queues.conversations_total).max(self.queues.conversations.len());
         self.queues.conversations.truncate(SNAPSHOT_LIST_LIMIT);
-        self.queues.waiting_for_agent_total = self.queues.waiting_for_agent.len();
+        self.queues.waiting_for_agent_total =
+            (self.queues.waiting_for_agent_total).max(self.queues.waiting_for_agent.len());
         self.queues.waiting_for_agent.truncate(SNAPSHOT_LIST_LIMIT);
-        self.outbox.conversations_total = self.outbox.conversations.len();
+        self.outbox.conversations_total =
+            (self.outbox.conversations_total).max(self.outbox.conversations.len());
         self.outbox.conversations.truncate(SNAPSHOT_LIST_LIMIT);
         self.conversations.truncate(SNAPSHOT_LIST_LIMIT);
         self

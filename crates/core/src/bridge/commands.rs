@@ -202,11 +202,8 @@ impl Commands {
     async fn status(&self, conversation_id: &str, lang: Lang) -> String {
         let connection = self.metrics.connection();
         let queues = self.queues.status();
-        let here = queues
-            .conversations
-            .iter()
-            .find(|q| q.conversation_id == conversation_id)
-            .map_or(0, |q| q.depth);
+        // The status lists only the deepest queues; this conversation's own depth is asked directly.
+        let (here, _) = self.queues.activity(conversation_id);
         let name = self.agent.name();
         let agent = match self.agent.health().await {
             Ok(health) if health.healthy => match health.version {

@@ -13,10 +13,12 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::pacer::Pacer;
+use crate::api::status::SNAPSHOT_LIST_LIMIT;
 use crate::dingtalk::send::SendError;
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
 use crate::store::{OutboundMessage, OutboxItem, OutboxState, Store};
+use crate::top::top_n;
 
 /// What actually talks to DingTalk (webhook or OpenAPI, chosen per message).
 #[async_trait]
@@ -150,27 +152,31 @@ impl Outbox {
         self.inner.outcomes.subscribe()
     }
 
+    /// Totals, and the [`SNAPSHOT_LIST_LIMIT`] conversations with the most pending sends (ties by id), chosen
+    /// without sorting them all.
     pub fn status(&self) -> OutboxStatus {
         let state = lock(&self.inner.state);
-        let mut conversations: Vec<OutboxConversation> = state
+        let waiting: Vec<(&String, usize)> = state
             .pending
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(id, n)| OutboxConversation {
-                conversation_id: id.clone(),
-                pending: *n,
-                rate_limited: state.rate_limited.contains(id),
-            })
+            .map(|(id, n)| (id, *n))
             .collect();
-        conversations.sort_by(|a, b| {
-            b.pending
-                .cmp(&a.pending)
-                .then_with(|| a.conversation_id.cmp(&b.conversation_id))
-        });
+        let conversations_total = waiting.len();
+        let conversations = top_n(waiting, SNAPSHOT_LIST_LIMIT, |a, b| {
+            b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0))
+        })
+        .into_iter()
+        .map(|(id, pending)| OutboxConversation {
+            conversation_id: id.clone(),
+            pending,
+            rate_limited: state.rate_limited.contains(id),
+        })
+        .collect();
         OutboxStatus {
             pending: state.pending.values().sum(),
             throttled: state.throttled,
-            conversations_total: conversations.len(),
+            conversations_total,
             conversations,
         }
     }

@@ -15,9 +15,10 @@ use futures_util::FutureExt;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::status::{ConversationQueue, QueueStatus};
+use crate::api::status::{ConversationQueue, QueueStatus, SNAPSHOT_LIST_LIMIT};
 use crate::events::{Event, EventBus};
 use crate::store::InboxItem;
+use crate::top::top_n;
 
 #[async_trait]
 pub trait ItemProcessor: Send + Sync + 'static {
@@ -103,26 +104,29 @@ impl ConversationQueues {
         }
     }
 
+    /// Totals, and the [`SNAPSHOT_LIST_LIMIT`] deepest queues (ties by id) chosen without sorting them all.
     pub fn status(&self) -> QueueStatus {
         let state = lock(&self.inner.state);
-        let mut conversations: Vec<ConversationQueue> = state
+        let waiting: Vec<(&String, usize)> = state
             .queues
             .iter()
             .filter(|(_, queue)| !queue.is_empty())
-            .map(|(id, queue)| ConversationQueue {
-                conversation_id: id.clone(),
-                depth: queue.len(),
-            })
+            .map(|(id, queue)| (id, queue.len()))
             .collect();
-        conversations.sort_by(|a, b| {
-            b.depth
-                .cmp(&a.depth)
-                .then_with(|| a.conversation_id.cmp(&b.conversation_id))
-        });
+        let conversations_total = waiting.len();
+        let conversations = top_n(waiting, SNAPSHOT_LIST_LIMIT, |a, b| {
+            b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0))
+        })
+        .into_iter()
+        .map(|(id, depth)| ConversationQueue {
+            conversation_id: id.clone(),
+            depth,
+        })
+        .collect();
         QueueStatus {
             total_depth: state.waiting,
             in_flight: state.in_flight,
-            conversations_total: conversations.len(),
+            conversations_total,
             conversations,
             // Filled in by the engine from the processor's waiting turns.
             waiting_for_agent: Vec::new(),

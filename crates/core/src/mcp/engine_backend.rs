@@ -303,6 +303,10 @@ fn ambiguous_failure(what: &str, query: &str, candidates: Value) -> ToolFailure 
 
 #[async_trait]
 impl McpBackend for EngineBackend {
+    fn activity(&self) -> Option<Arc<super::activity::McpActivity>> {
+        Some(self.engine.metrics().mcp.clone())
+    }
+
     async fn send_message(
         &self,
         conversation_id: &str,

@@ -15,6 +15,7 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::activity::{ClientGuard, McpActivity};
 use super::arguments;
 use super::availability::is_available;
 use super::backend::McpBackend;
@@ -36,6 +37,10 @@ pub struct DingBridgeMcp {
     tools: ToolRouter<Self>,
     /// `[mcp] language`: the language of descriptions and error texts (never of names or codes).
     lang: Lang,
+    /// Counts calls and errors for the dashboard (from the backend).
+    activity: Option<Arc<McpActivity>>,
+    /// Set on the per-session clone ([`Self::for_client`]): the session counts as connected while it lives.
+    _client: Option<Arc<ClientGuard>>,
 }
 
 impl DingBridgeMcp {
@@ -47,10 +52,55 @@ impl DingBridgeMcp {
     /// are served through the same router.
     pub fn with_tools(backend: Arc<dyn McpBackend>, extra: ToolRouter<Self>) -> Self {
         Self {
+            activity: backend.activity(),
             backend,
             tools: Self::tool_router() + extra,
             lang: Lang::En,
+            _client: None,
         }
+    }
+
+    /// The handler for one client session (Streamable HTTP session or legacy SSE stream): it counts as a
+    /// connected client until rmcp drops it when the session ends.
+    pub fn for_client(&self) -> Self {
+        let mut handler = self.clone();
+        handler._client = self
+            .activity
+            .as_ref()
+            .map(|activity| Arc::new(activity.client_connected()));
+        handler
+    }
+
+    /// Counts one `tools/call` and, when it failed, its stable code (never its text).
+    fn record_call(&self, tool: &str, outcome: &Result<CallToolResponse, ErrorData>) {
+        let Some(activity) = &self.activity else {
+            return;
+        };
+        let code = match outcome {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => Some(
+                result
+                    .structured_content
+                    .as_ref()
+                    .and_then(|body| body.get("code"))
+                    .and_then(|code| code.as_str())
+                    // Re-parsed so only documented codes are ever stored.
+                    .map_or(ToolCode::DingtalkError, ToolCode::parse)
+                    .as_str()
+                    .to_owned(),
+            ),
+            Ok(_) => None,
+            Err(error) => Some(format!("JSONRPC_{}", error.code.0)),
+        };
+        // Client-supplied names are stored only when they are one of ours.
+        let tool = if self.tools.has_route(tool) {
+            tool
+        } else {
+            "unknown"
+        };
+        activity.call(
+            crate::time::now_ms(),
+            code.as_deref().map(|code| (tool, code)),
+        );
     }
 
     /// Serves descriptions and error texts in `lang` (default English).
@@ -133,6 +183,40 @@ fn deserialize_failure(response: CallToolResponse) -> CallToolResponse {
     }
 }
 
+impl DingBridgeMcp {
+    async fn call_tool_inner(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let availability = *self.backend.availability().borrow();
+        if self.tools.has_route(&request.name) && !is_available(&request.name, availability) {
+            let failure = ToolFailure::new(
+                ToolCode::AuthError,
+                format!(
+                    "`{}` needs DingTalk credentials, which are not configured in DingBridge",
+                    request.name
+                ),
+            )
+            .with_details(serde_json::json!({ "tool": request.name }));
+            return Ok(localize::failure(self.lang, failure.into_result().into()));
+        }
+        // Every tool's arguments are checked here, against the schema the client was shown, so a bad
+        // parameter of any tool gets the tools' own INVALID_PARAMS result (see `arguments.rs`).
+        if let Some(tool) = self.tools.get(&request.name)
+            && let Err(failure) = arguments::check(&tool.input_schema, request.arguments.as_ref())
+        {
+            return Ok(localize::failure(self.lang, failure.into_result().into()));
+        }
+        let context = ToolCallContext::new(self, request, context);
+        self.tools
+            .call(context)
+            .await
+            .map(deserialize_failure)
+            .map(|response| localize::failure(self.lang, response))
+    }
+}
+
 impl ServerHandler for DingBridgeMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -173,31 +257,10 @@ impl ServerHandler for DingBridgeMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let availability = *self.backend.availability().borrow();
-        if self.tools.has_route(&request.name) && !is_available(&request.name, availability) {
-            let failure = ToolFailure::new(
-                ToolCode::AuthError,
-                format!(
-                    "`{}` needs DingTalk credentials, which are not configured in DingBridge",
-                    request.name
-                ),
-            )
-            .with_details(serde_json::json!({ "tool": request.name }));
-            return Ok(localize::failure(self.lang, failure.into_result().into()));
-        }
-        // Every tool's arguments are checked here, against the schema the client was shown, so a bad
-        // parameter of any tool gets the tools' own INVALID_PARAMS result (see `arguments.rs`).
-        if let Some(tool) = self.tools.get(&request.name)
-            && let Err(failure) = arguments::check(&tool.input_schema, request.arguments.as_ref())
-        {
-            return Ok(localize::failure(self.lang, failure.into_result().into()));
-        }
-        let context = ToolCallContext::new(self, request, context);
-        self.tools
-            .call(context)
-            .await
-            .map(deserialize_failure)
-            .map(|response| localize::failure(self.lang, response))
+        let tool = request.name.clone();
+        let outcome = self.call_tool_inner(request, context).await;
+        self.record_call(&tool, &outcome);
+        outcome
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

@@ -7,6 +7,7 @@
 //! - [`http`]: the axum server (`/mcp`, `/sse`, `/messages`, `/health`) with Host/Origin/bearer checks.
 //! - [`token`]: the bearer token (secret store, rotation); [`runtime_file`]: how the helper finds the app.
 
+pub mod activity;
 pub mod arguments;
 pub mod availability;
 pub mod backend;
