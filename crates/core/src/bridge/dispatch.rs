@@ -48,6 +48,12 @@ impl Dispatcher {
         }
     }
 
+    /// Whether a new live message of `conversation` can be taken now (bounded queues; the caller leaves the
+    /// frame un-ACKed otherwise, so DingTalk redelivers it).
+    pub fn has_room(&self, conversation: &str) -> bool {
+        self.queues.has_room(conversation)
+    }
+
     pub fn dispatch(self: &Arc<Self>, item: InboxItem) {
         let message = &item.message;
         let decision = access::decide(&self.access, message);

@@ -2,6 +2,11 @@
 //! reader task; one sequencer task then awaits the commits *in that same order*, hands new messages to the
 //! conversation queues and ACKs. So per-conversation order is exactly arrival order, and no frame is ACKed
 //! before it is durable.
+//!
+//! Bounded: the sequencer channel holds at most [`SEQUENCER_CAPACITY`] frames awaiting their commit, and a
+//! conversation's queue is bounded (`queues.rs`). When either is full the frame is not persisted and not
+//! ACKed (logged, counted in `deferred`): DingTalk redelivers un-ACKed frames, so backpressure costs a
+//! delay, never a message.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +29,8 @@ use crate::time::now_ms;
 /// Hot dedupe window in memory; the inbox's unique msgId is the authority (and survives restarts).
 const DEDUPE_TTL: Duration = Duration::from_secs(15 * 60);
 const DEDUPE_CAPACITY: u64 = 100_000;
+/// Frames persisted-but-not-yet-ACKed that may wait for their commit in arrival order.
+pub const SEQUENCER_CAPACITY: usize = 4_096;
 
 struct Submitted {
     frame: CallbackFrame,
@@ -35,7 +42,8 @@ struct Submitted {
 pub struct Intake {
     store: Store,
     seen: Cache<String, ()>,
-    sequencer: mpsc::UnboundedSender<Submitted>,
+    sequencer: mpsc::Sender<Submitted>,
+    dispatcher: Arc<Dispatcher>,
     metrics: Arc<Metrics>,
     events: EventBus,
 }
@@ -53,11 +61,12 @@ impl Intake {
             .max_capacity(DEDUPE_CAPACITY)
             .time_to_live(DEDUPE_TTL)
             .build();
-        let (sequencer, receiver) = mpsc::unbounded_channel();
+        let (sequencer, receiver) = mpsc::channel(SEQUENCER_CAPACITY);
         let intake = Arc::new(Self {
             store: store.clone(),
             seen: seen.clone(),
             sequencer,
+            dispatcher: dispatcher.clone(),
             metrics: metrics.clone(),
             events: events.clone(),
         });
@@ -76,6 +85,17 @@ impl Intake {
         tracing::warn!(reason, "callback rejected");
         self.metrics.rejected.inc();
         self.events.publish(Event::FrameRejected { reason });
+    }
+
+    /// Backpressure: the frame is left un-ACKed so DingTalk redelivers it once we have room again.
+    fn defer(&self, frame: &CallbackFrame, msg_id: &str, why: &'static str) {
+        self.metrics.deferred.inc();
+        tracing::warn!(
+            msg_id,
+            frame = frame.message_id,
+            why,
+            "intake full; frame left un-ACKed for DingTalk to redeliver"
+        );
     }
 
     fn ack_now(&self, ack: &AckSender, frame: &CallbackFrame, msg_id: &str) {
@@ -109,26 +129,49 @@ impl CallbackHandler for Intake {
             self.ack_now(&ack, &frame, &message.msg_id);
             return;
         }
+        // Room is checked before the message is persisted: a persisted message must always reach the queues,
+        // or its redelivery would be dropped as a duplicate of a message nobody processes.
+        if message.is_for_agent() && !self.dispatcher.has_room(&message.conversation_id) {
+            self.defer(&frame, &message.msg_id, "conversation queue full");
+            return;
+        }
+        let permit = match self.sequencer.try_reserve() {
+            Ok(permit) => permit,
+            Err(mpsc::error::TrySendError::Full(())) => {
+                self.defer(
+                    &frame,
+                    &message.msg_id,
+                    "too many frames awaiting their commit",
+                );
+                return;
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                tracing::error!(
+                    msg_id = message.msg_id,
+                    "intake sequencer stopped; frame left un-ACKed"
+                );
+                return;
+            }
+        };
         let item = InboxItem::new(message, now_ms());
         match self.store.submit_inbound(item.clone()) {
-            Ok(pending) => {
-                let _ = self.sequencer.send(Submitted {
-                    frame,
-                    item,
-                    pending,
-                    ack,
-                });
-            }
+            Ok(pending) => permit.send(Submitted {
+                frame,
+                item,
+                pending,
+                ack,
+            }),
             // Not ACKed: the server redelivers and we try again.
             Err(err) => {
-                tracing::error!(code = err.code(), error = %err, "cannot persist inbound message")
+                self.metrics.deferred.inc();
+                tracing::error!(code = err.code(), error = %err, "cannot persist inbound message; frame left un-ACKed")
             }
         }
     }
 }
 
 async fn sequence(
-    mut receiver: mpsc::UnboundedReceiver<Submitted>,
+    mut receiver: mpsc::Receiver<Submitted>,
     store: Store,
     dispatcher: Arc<Dispatcher>,
     quota: Arc<QuotaMeter>,
