@@ -16,8 +16,9 @@ async fn a_full_conversation_queue_leaves_frames_unacked_and_redelivery_answers_
     let dir = tempfile::tempdir().unwrap();
     let agent = RecordingAgent::new();
     let conversation = one_to_one_conversation_id("flooder");
-    // The first turn holds the conversation long enough for its queue to fill.
-    agent.set_delay(&conversation, Duration::from_secs(6));
+    // The first turn holds the conversation long enough for its queue to fill (each frame is committed with
+    // fsync before its ACK, so a loaded machine takes seconds for 500).
+    agent.set_delay(&conversation, Duration::from_secs(25));
     let engine = start_engine(engine_config(&sim), dir.path(), agent.clone()).await;
     let total = MAX_PER_CONVERSATION + 40;
     sim.inject(InjectMessage::text_1to1("flooder", "Flooder", "first"));
@@ -31,7 +32,7 @@ async fn a_full_conversation_queue_leaves_frames_unacked_and_redelivery_answers_
         ));
     }
     assert!(
-        eventually(Duration::from_secs(20), || engine
+        eventually(Duration::from_secs(40), || engine
             .status()
             .counters
             .deferred

@@ -54,7 +54,10 @@ async fn a_conversation_queue_takes_no_live_message_past_its_bound() {
     );
     // One item runs (stuck), the rest wait.
     for n in 0..=MAX_PER_CONVERSATION {
-        assert!(queues.has_room("busy"), "room refused after {n} items");
+        assert!(
+            queues.has_room("busy", 0, 0),
+            "room refused after {n} items"
+        );
         queues.enqueue(message("busy", n));
         tokio::task::yield_now().await;
     }

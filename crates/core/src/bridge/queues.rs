@@ -112,11 +112,14 @@ impl ConversationQueues {
         }
     }
 
-    /// Whether live intake may queue one more item for `conversation` (see the module's bound).
-    pub fn has_room(&self, conversation: &str) -> bool {
+    /// Whether live intake may queue one more item for `conversation` (see the module's bound), counting
+    /// `arriving` items of that conversation and `arriving_total` in all that intake accepted but has not
+    /// enqueued yet (they are waiting for their commit).
+    pub fn has_room(&self, conversation: &str, arriving: usize, arriving_total: usize) -> bool {
         let state = lock(&self.inner.state);
         let depth = state.queues.get(conversation).map_or(0, VecDeque::len);
-        depth < MAX_PER_CONVERSATION && state.waiting < MAX_WAITING
+        depth.saturating_add(arriving) < MAX_PER_CONVERSATION
+            && state.waiting.saturating_add(arriving_total) < MAX_WAITING
     }
 
     pub fn status(&self) -> QueueStatus {
