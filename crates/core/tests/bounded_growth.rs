@@ -62,13 +62,15 @@ async fn a_conversation_queue_takes_no_live_message_past_its_bound() {
         tokio::task::yield_now().await;
     }
     assert!(
-        !queues.has_room("busy"),
+        !queues.has_room("busy", 0, 0),
         "a full conversation still takes more"
     );
     assert!(
-        queues.has_room("quiet"),
+        queues.has_room("quiet", 0, 0),
         "another conversation is not held up"
     );
+    // Items still waiting for their commit count against the bound too.
+    assert!(!queues.has_room("quiet", MAX_PER_CONVERSATION, MAX_PER_CONVERSATION));
     assert_eq!(queues.status().total_depth, MAX_PER_CONVERSATION);
     abort.cancel();
 }

@@ -37,7 +37,7 @@ async fn a_slow_session_create_in_one_chat_does_not_stall_another_chat() {
             turn_timeout: Duration::from_secs(60),
             ..OpenCodeSettings::default()
         }
-        .with_base_url(&fake.base_url()),
+        .with_base_url(fake.base_url()),
         None,
         store,
     )

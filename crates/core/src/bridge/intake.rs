@@ -110,7 +110,16 @@ impl Intake {
             events: events.clone(),
         });
         tokio::spawn(sequence(
-            receiver, store, dispatcher, quota, seen, metrics, events, arriving,
+            receiver,
+            Sequencer {
+                store,
+                dispatcher,
+                quota,
+                seen,
+                metrics,
+                events,
+                arriving,
+            },
         ));
         intake
     }
@@ -225,8 +234,8 @@ impl CallbackHandler for Intake {
     }
 }
 
-async fn sequence(
-    mut receiver: mpsc::Receiver<Submitted>,
+/// What the sequencer task works with.
+struct Sequencer {
     store: Store,
     dispatcher: Arc<Dispatcher>,
     quota: Arc<QuotaMeter>,
@@ -234,7 +243,18 @@ async fn sequence(
     metrics: Arc<Metrics>,
     events: EventBus,
     arriving: Arc<Mutex<Arriving>>,
-) {
+}
+
+async fn sequence(mut receiver: mpsc::Receiver<Submitted>, sequencer: Sequencer) {
+    let Sequencer {
+        store,
+        dispatcher,
+        quota,
+        seen,
+        metrics,
+        events,
+        arriving,
+    } = sequencer;
     while let Some(Submitted {
         frame,
         mut item,

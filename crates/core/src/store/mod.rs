@@ -124,7 +124,7 @@ impl Store {
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.writer.send(WriteCommand::EnqueueOutbox {
-            delivered,
+            delivered: delivered.map(Box::new),
             items,
             complete_inbox,
             reply,

@@ -34,7 +34,7 @@ pub(super) enum WriteCommand {
     },
     EnqueueOutbox {
         /// Already delivered another way (an AI card): recorded as sent in the same transaction.
-        delivered: Option<(NewOutboxItem, String)>,
+        delivered: Option<Box<(NewOutboxItem, String)>>,
         items: Vec<NewOutboxItem>,
         complete_inbox: Option<String>,
         reply: oneshot::Sender<Result<Vec<OutboxItem>, StoreError>>,
@@ -165,7 +165,8 @@ fn apply_batch(
                 complete_inbox,
                 reply,
             } => match in_savepoint(&mut tx, |tx| {
-                if let Some((item, channel)) = &delivered {
+                if let Some(record) = &delivered {
+                    let (item, channel) = record.as_ref();
                     outbox::record_sent(tx, item, channel)?;
                 }
                 outbox::enqueue(tx, &items, complete_inbox.as_deref())
