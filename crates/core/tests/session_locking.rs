@@ -19,6 +19,7 @@ fn request(conversation: &str, title: &str, msg_id: &str) -> AgentRequest {
         sender_nick: "Zhang San".to_owned(),
         sender_staff_id: Some("staff42".to_owned()),
         text: "hello".to_owned(),
+        attachments: Vec::new(),
     }
 }
 
