@@ -283,3 +283,52 @@ async fn a_question_from_the_agent_is_relayed_and_answer_completes_the_turn() {
     );
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn while_opencode_is_down_the_status_shows_the_turn_waiting_for_the_agent() {
+    let sim = start_sim(sim_config()).await;
+    let opencode = FakeOpenCode::start(FakeOpenCodeConfig::default())
+        .await
+        .unwrap();
+    opencode.set_down(true).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = start(&sim, &opencode, dir.path()).await;
+    let chat = one_to_one_conversation_id("waiter");
+    let msg_id = sim.inject(InjectMessage::text_1to1("waiter", "Waiter", "still there?"));
+    let waiting = |engine: &Engine| {
+        // The dashboard reads the same snapshot as JSON (`GET /api/status`).
+        let status = serde_json::to_value(engine.status()).unwrap();
+        status["queues"]["waiting_for_agent"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(
+        eventually(LONG, || {
+            let list = waiting(&engine);
+            list.len() == 1 && list[0]["attempts"].as_u64().unwrap_or(0) >= 2
+        })
+        .await,
+        "{:?}",
+        waiting(&engine)
+    );
+    let entry = &waiting(&engine)[0];
+    assert_eq!(entry["msg_id"], msg_id.as_str());
+    assert_eq!(entry["conversation_id"], chat.as_str());
+    assert!(
+        entry["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not reachable")),
+        "{entry}"
+    );
+    assert!(entry["since_ms"].as_i64().is_some_and(|t| t > 0), "{entry}");
+
+    opencode.set_down(false).await.unwrap();
+    assert!(wait_for_text(&sim, &chat, "still there?").await);
+    assert!(
+        eventually(LONG, || waiting(&engine).is_empty()).await,
+        "answered but still shown as waiting: {:?}",
+        waiting(&engine)
+    );
+    engine.shutdown().await;
+}

@@ -13,7 +13,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{AgentBackend, OpenCodeBackend, OpenCodeSettings};
-use crate::api::status::{MemoryUsage, PerformanceSnapshot, QuotaStatus, StatusSnapshot};
+use crate::api::status::{
+    MemoryUsage, PerformanceSnapshot, QueueStatus, QuotaStatus, StatusSnapshot,
+};
 use crate::bridge::{
     Attachments, BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake,
     MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
@@ -500,7 +502,10 @@ impl Engine {
             started_at_ms: inner.started_at_ms,
             connection: inner.metrics.connection(),
             counters: inner.metrics.counters(),
-            queues: inner.queues.status(),
+            queues: QueueStatus {
+                waiting_for_agent: inner.metrics.waiting_for_agent.list(),
+                ..inner.queues.status()
+            },
             conversations: inner.metrics.conversations(),
             ack_latency: inner.metrics.ack_latency(),
             quota: QuotaStatus {

@@ -82,6 +82,8 @@ pub struct Metrics {
     pub send_latency: LatencyHistogram,
     conversations: Mutex<HashMap<String, ConversationSummary>>,
     quota_exhausted: std::sync::atomic::AtomicBool,
+    /// Turns retried until the agent is reachable again (shown as "waiting for the agent").
+    pub waiting_for_agent: crate::bridge::WaitingTurns,
 }
 
 impl Default for Metrics {
@@ -110,6 +112,7 @@ impl Default for Metrics {
             send_latency: LatencyHistogram::default(),
             conversations: Mutex::new(HashMap::new()),
             quota_exhausted: std::sync::atomic::AtomicBool::new(false),
+            waiting_for_agent: crate::bridge::WaitingTurns::default(),
         }
     }
 }

@@ -633,44 +633,71 @@ async fn wrong_password_is_reported_clearly() {
     assert!(h.fake.auth_rejections() >= 3);
 }
 
-/// Against a real `opencode serve` (with a model configured): set `OPENCODE_TEST_URL` (and
-/// `OPENCODE_SERVER_PASSWORD` if protected), optionally `OPENCODE_TEST_DIRECTORY`, then
-/// `cargo test -p dingbridge-core --test opencode_backend real_opencode -- --ignored`.
+/// Against the real `opencode serve` (npm `opencode-ai`, `DINGBRIDGE_OPENCODE_BIN`; scripts/test installs it)
+/// answering through a local fake OpenAI-compatible model: streamed text, the answer read back from
+/// OpenCode's record, a second turn in the same session, abort mid-stream. Without the variable it prints
+/// why and skips; with it set to a missing file it fails.
 #[tokio::test]
-#[ignore = "needs a running opencode serve; see the doc comment"]
 async fn real_opencode_round_trip() {
-    let Ok(url) = std::env::var("OPENCODE_TEST_URL") else {
-        return;
+    let bin = match dingtalk_sim::model::opencode_binary() {
+        Ok(Some(bin)) => bin,
+        Ok(None) => {
+            eprintln!(
+                "skipping real_opencode_round_trip: DINGBRIDGE_OPENCODE_BIN is not set (scripts/test sets it)"
+            );
+            return;
+        }
+        Err(error) => panic!("{error}"),
     };
+    let model = dingtalk_sim::FakeModel::start().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let shared = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("opencode-shared");
+    let opencode = dingtalk_sim::RealOpenCode::start(&bin, &model, work.path(), &shared)
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = OpenCodeSettings {
-        directory: std::env::var("OPENCODE_TEST_DIRECTORY").ok(),
         turn_timeout: Duration::from_secs(120),
-        ..settings(&url)
+        ..settings(&opencode.base_url())
     };
-    let password = dingbridge_core::agent::opencode::password_from_env();
-    let backend =
-        OpenCodeBackend::new(settings, password, Store::open(dir.path()).unwrap()).unwrap();
+    let backend = OpenCodeBackend::new(settings, None, Store::open(dir.path()).unwrap()).unwrap();
     let health = backend.health().await.unwrap();
     assert!(health.healthy);
-    let (result, updates) = ask(&backend, request("real-conv", "say hi")).await;
-    let reply = result.unwrap();
-    eprintln!(
-        "version {:?}; {} text updates; reply: {}",
-        health.version,
-        texts(&updates).len(),
-        reply.text
-    );
-    assert!(!reply.text.is_empty());
-    let (result, _) = ask(&backend, request("real-conv", "again")).await;
-    eprintln!("second reply: {}", result.unwrap().text);
+    assert_eq!(health.version.as_deref(), Some("1.18.33"));
 
-    // Abort mid-stream (needs a model slow enough to still be answering after the first delta).
-    let (turn, mut rx) = spawn_turn(&backend, request("real-conv", "slow answer please"));
+    let first = request("real-conv", "say hi");
+    let first_id = first.msg_id.clone();
+    let (result, updates) = ask(&backend, first).await;
+    assert_eq!(result.unwrap().text, "echo: say hi");
+    let texts = texts(&updates);
+    assert!(!texts.is_empty(), "the answer streamed");
+    assert!(
+        texts.iter().all(|t| "echo: say hi".starts_with(t.as_str())),
+        "{texts:?}"
+    );
+    let stats = model.stats_for(&first_id);
+    assert_eq!((stats.calls, stats.answers), (1, 1), "{stats:?}");
+
+    let (result, _) = ask(&backend, request("real-conv", "again")).await;
+    assert_eq!(result.unwrap().text, "echo: again");
+
+    // Abort mid-stream: the model is still answering after the first words.
+    model.slow_for("slow answer", Duration::from_millis(300));
+    let (turn, mut rx) = spawn_turn(
+        &backend,
+        request("real-conv", "slow answer please, in many words"),
+    );
     wait_for(&mut rx, |u| matches!(u, AgentUpdate::Text(_))).await;
     assert!(backend.abort("real-conv").await.unwrap());
-    let result = turn.await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(20), turn)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(result, Err(AgentError::Aborted)), "{result:?}");
     let (result, _) = ask(&backend, request("real-conv", "after the abort")).await;
-    eprintln!("after abort: {}", result.unwrap().text);
+    assert_eq!(result.unwrap().text, "echo: after the abort");
+    // One session for the conversation, in OpenCode's project directory.
+    let session = backend.session_of("real-conv").await.unwrap();
+    assert!(session.is_some_and(|s| s.starts_with("ses_")));
+    drop(opencode);
 }

@@ -28,6 +28,7 @@ mod gateway;
 pub mod ids;
 mod message;
 pub mod message_files;
+pub mod model;
 mod oauth;
 mod openapi;
 pub mod opencode;
@@ -49,6 +50,7 @@ pub use message::{
     ConversationType, InjectContent, InjectMessage, InjectQuote, ReceivedMessage, RichItem,
     SimFileBody,
 };
+pub use model::{FakeModel, PromptStats, RealOpenCode};
 pub use openapi::SimUser;
 pub use opencode::{FakeOpenCode, FakeOpenCodeConfig, Script};
 pub use sim::Sim;

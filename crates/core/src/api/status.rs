@@ -94,6 +94,22 @@ pub struct QueueStatus {
     pub in_flight: usize,
     /// Only conversations with something queued.
     pub conversations: Vec<ConversationQueue>,
+    /// Messages whose turn waits for the agent to be reachable again (oldest first); they are answered
+    /// once it is back. Empty while the agent is up.
+    pub waiting_for_agent: Vec<WaitingTurn>,
+}
+
+/// A message whose agent turn waits for the agent (OpenCode down, unreachable or restarting).
+#[derive(Clone, Debug, Serialize)]
+pub struct WaitingTurn {
+    pub msg_id: String,
+    pub conversation_id: String,
+    /// When its turn first found the agent unavailable.
+    pub since_ms: i64,
+    /// Why, from the latest attempt.
+    pub reason: String,
+    /// Attempts that found the agent unavailable so far.
+    pub attempts: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -18,6 +18,7 @@ mod persist;
 mod processor;
 mod queues;
 mod replies;
+mod waiting;
 
 pub use attachments::Attachments;
 pub use cards::{CardReplies, CardSettings};
@@ -32,3 +33,4 @@ pub use permissions::PermissionBroker;
 pub use processor::ReplyProcessor;
 pub use queues::{ConversationQueues, ItemProcessor};
 pub use replies::{MessageFormat, Replies};
+pub use waiting::WaitingTurns;

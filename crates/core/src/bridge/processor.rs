@@ -142,6 +142,11 @@ impl ReplyProcessor {
                         conversation_id: message.conversation_id.clone(),
                         error: reason.clone(),
                     });
+                    self.metrics.waiting_for_agent.waiting(
+                        &message.msg_id,
+                        &message.conversation_id,
+                        &reason,
+                    );
                     // Only bookkeeping (attempts, last error): the item is `queued` either way.
                     if let Err(err) = self
                         .store
@@ -192,6 +197,7 @@ impl ReplyProcessor {
 impl ItemProcessor for ReplyProcessor {
     async fn panicked(&self, item: InboxItem, panic: String, cancel: CancellationToken) {
         let message = &item.message;
+        self.metrics.waiting_for_agent.done(&message.msg_id);
         self.metrics.agent_failed.inc();
         self.events.publish(Event::AgentFailed {
             msg_id: message.msg_id.clone(),
@@ -237,7 +243,9 @@ impl ItemProcessor for ReplyProcessor {
         let Some(files) = self.attachments.prepare(message, &route, &cancel).await else {
             return;
         };
-        let (text, ok) = match self.run_turn(&item, &route, &cancel, &files).await {
+        let outcome = self.run_turn(&item, &route, &cancel, &files).await;
+        self.metrics.waiting_for_agent.done(&message.msg_id);
+        let (text, ok) = match outcome {
             TurnOutcome::Cancelled => return, // stays queued; replayed on the next start
             TurnOutcome::Reply(reply, None) => (reply.text, true),
             TurnOutcome::Reply(reply, Some(card)) => {

@@ -121,6 +121,8 @@ impl ConversationQueues {
             total_depth: state.waiting,
             in_flight: state.in_flight,
             conversations,
+            // Filled in by the engine from the processor's waiting turns.
+            waiting_for_agent: Vec::new(),
         }
     }
 

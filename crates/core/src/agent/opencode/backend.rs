@@ -468,6 +468,13 @@ impl OpenCodeBackend {
             Recorded::NotSent => Some(Err(AgentError::Unavailable(
                 "OpenCode lost the prompt (it restarted before storing it)".to_owned(),
             ))),
+            // Stored without output, but the event stream showed the model answering: OpenCode died
+            // before storing it. Sending it again would run the model twice; tell the chat instead.
+            Recorded::NeverAnswered if turn.output_seen() => Some(Err(AgentError::Interrupted)),
+            // Stored but OpenCode died before the model said anything: nothing ran, send it again.
+            Recorded::NeverAnswered => Some(Err(AgentError::Unavailable(
+                "OpenCode restarted before answering the prompt".to_owned(),
+            ))),
             recorded => Some(answer_from_record(recorded, turn.text())),
         }
     }
@@ -522,7 +529,7 @@ impl OpenCodeBackend {
             Err(error) => return Err(error.into()),
         };
         match recorded_turn(&history, prompt) {
-            Recorded::NotSent => Ok(None),
+            Recorded::NotSent | Recorded::NeverAnswered => Ok(None),
             recorded => answer_from_record(recorded, String::new()).map(Some),
         }
     }
@@ -591,7 +598,8 @@ fn answer_from_record(recorded: Recorded, streamed: String) -> Result<AgentReply
                 },
             })
         }
-        Recorded::Interrupted => Err(AgentError::Interrupted),
+        // A turn that went idle without any output (outside a break) did not run to an answer either.
+        Recorded::Interrupted | Recorded::NeverAnswered => Err(AgentError::Interrupted),
         Recorded::Failed(error) => Err(error),
         Recorded::NotSent => Err(AgentError::Unavailable(
             "OpenCode has no record of the prompt".to_owned(),

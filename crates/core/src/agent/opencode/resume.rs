@@ -3,6 +3,9 @@
 //!
 //! Invariant: the outcome of a turn comes from OpenCode's record, never from how an event stream ended.
 //! - no user message carrying our prompt → the prompt never reached OpenCode: prompting it is safe;
+//! - the user message but no output at all (no assistant message, or one that produced no part besides
+//!   `step-start` and no error: OpenCode died before the model said anything, so no tool ran) → it never
+//!   ran: prompting again is safe (this is only decided after a break, with the session idle);
 //! - a finished assistant answer whose parent is that user message → collect it (never prompt again);
 //! - an answer that was cut off (aborted, unfinished, or ended between tool steps) → interrupted: the chat is
 //!   told and offered `/retry`; a fragment is never sent as if it were the answer.
@@ -14,6 +17,8 @@ use crate::agent::AgentError;
 pub enum Recorded {
     /// OpenCode has no user message with this prompt.
     NotSent,
+    /// OpenCode stored the prompt but produced nothing for it (it died before the model answered).
+    NeverAnswered,
     /// The complete answer (text parts of every assistant message answering the prompt).
     Answered(String),
     /// The prompt was stored but its answer is missing or incomplete.
@@ -46,7 +51,7 @@ pub fn recorded_turn(history: &[MessageWithParts], prompt: &str) -> Recorded {
         })
         .collect();
     let Some(last) = answers.last() else {
-        return Recorded::Interrupted;
+        return Recorded::NeverAnswered;
     };
     if let Some(error) = &last.info.error {
         if error.is_abort() {
@@ -64,6 +69,13 @@ pub fn recorded_turn(history: &[MessageWithParts], prompt: &str) -> Recorded {
     let finished =
         last.info.time.completed.is_some() && last.info.finish.as_deref() != Some("tool-calls");
     if !finished {
+        let produced_nothing = answers
+            .iter()
+            .flat_map(|m| m.parts.iter())
+            .all(|p| p.kind == "step-start");
+        if produced_nothing {
+            return Recorded::NeverAnswered;
+        }
         return Recorded::Interrupted;
     }
     let pieces: Vec<&str> = answers
@@ -125,8 +137,16 @@ mod tests {
             assistant("m2", "m1", "the ans", false)
         ]));
         assert!(matches!(recorded_turn(&h, "ours"), Recorded::Interrupted));
+    }
+
+    #[test]
+    fn a_stored_prompt_without_any_output_was_never_answered() {
         let h = history(json!([user("m1", "ours")]));
-        assert!(matches!(recorded_turn(&h, "ours"), Recorded::Interrupted));
+        assert!(matches!(recorded_turn(&h, "ours"), Recorded::NeverAnswered));
+        let mut empty = assistant("m2", "m1", "", false);
+        empty["parts"] = json!([{"type": "step-start"}]);
+        let h = history(json!([user("m1", "ours"), empty]));
+        assert!(matches!(recorded_turn(&h, "ours"), Recorded::NeverAnswered));
     }
 
     #[test]
@@ -135,6 +155,6 @@ mod tests {
             user("m1", "ours"),
             assistant("m3", "m0", "an older answer", true)
         ]));
-        assert!(matches!(recorded_turn(&h, "ours"), Recorded::Interrupted));
+        assert!(matches!(recorded_turn(&h, "ours"), Recorded::NeverAnswered));
     }
 }

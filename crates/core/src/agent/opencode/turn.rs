@@ -33,6 +33,9 @@ pub struct TurnState {
     pending: HashMap<String, (String, String)>,
     non_text: HashSet<String>,
     last_sent: String,
+    /// The model produced something for this turn (a part or delta of an assistant message other than
+    /// `step-start`), whatever OpenCode managed to store before a crash.
+    output_seen: bool,
 }
 
 impl TurnState {
@@ -88,6 +91,9 @@ impl TurnState {
                 ..
             } => {
                 self.started = true;
+                if kind != "step-start" && self.is_assistant(&message_id) {
+                    self.output_seen = true;
+                }
                 if kind != "text" {
                     self.pending.remove(&part_id);
                     self.non_text.insert(part_id);
@@ -110,6 +116,9 @@ impl TurnState {
                 ..
             } => {
                 self.started = true;
+                if self.is_assistant(&message_id) {
+                    self.output_seen = true;
+                }
                 if field != "text" || self.non_text.contains(&part_id) {
                     return None;
                 }
@@ -137,6 +146,15 @@ impl TurnState {
             OcEvent::Connected | OcEvent::Heartbeat | OcEvent::Other(_) => {}
         }
         None
+    }
+
+    fn is_assistant(&self, message_id: &str) -> bool {
+        self.roles.get(message_id).map(String::as_str) == Some("assistant")
+    }
+
+    /// Whether the event stream showed any model output for this turn (text, reasoning, a tool call).
+    pub fn output_seen(&self) -> bool {
+        self.output_seen
     }
 
     fn part_index(&mut self, part_id: &str, message_id: &str) -> usize {
@@ -238,6 +256,7 @@ mod tests {
         turn.apply(part("a", "p1", "text", None), &tx);
         turn.apply(delta("a", "p1", "lo"), &tx);
         assert_eq!(turn.text(), "Hello");
+        assert!(turn.output_seen());
         assert!(matches!(
             turn.apply(
                 OcEvent::Idle {
@@ -258,5 +277,18 @@ mod tests {
                 AgentUpdate::Text("Hello".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_turn_with_only_a_step_start_saw_no_output() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut turn = TurnState::default();
+        turn.apply(message("u", "user"), &tx);
+        turn.apply(part("u", "p0", "text", Some("question")), &tx);
+        turn.apply(message("a", "assistant"), &tx);
+        turn.apply(part("a", "s", "step-start", None), &tx);
+        assert!(!turn.output_seen());
+        turn.apply(delta("a", "p1", "Hi"), &tx);
+        assert!(turn.output_seen());
     }
 }
