@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use dingbridge_core::agent::opencode::managed::keychain_password;
 use dingbridge_core::api::DashboardHost;
 use dingbridge_core::config::Config;
 use dingbridge_core::mcp::McpToken;
@@ -202,6 +203,9 @@ fn spec_for(
         && password.is_none()
     {
         *password = store.get(OPENCODE_PASSWORD)?;
+    }
+    if let AgentSpec::Managed(options) = &mut agent {
+        options.password = Some(keychain_password(store)?);
     }
     Ok(BridgeSpec {
         mode: if credentials.is_some() {

@@ -33,6 +33,7 @@ pub fn router(host: Host, auth: Arc<DashboardAuth>, ui_dir: Option<PathBuf>) -> 
         .route("/api/status", get(status))
         .route("/api/events", get(events))
         .merge(settings_routes::routes())
+        .merge(super::agent_servers::routes())
         .with_state(host);
     if let Some(dir) = ui_dir {
         router = router.fallback_service(ServeDir::new(dir));

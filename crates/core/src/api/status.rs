@@ -22,6 +22,8 @@ pub struct StatusSnapshot {
     pub outbox: crate::bridge::OutboxStatus,
     /// OpenAPI access-token health (`degraded` after repeated refresh failures).
     pub auth: crate::dingtalk::auth::AuthStatus,
+    /// Managed mode: each project's OpenCode server (empty in external mode).
+    pub agent_servers: Vec<crate::agent::opencode::managed::ServerStatus>,
 }
 
 /// `get_performance`: where time goes, how much flows, how much memory is used.

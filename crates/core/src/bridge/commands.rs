@@ -7,6 +7,7 @@ use super::permissions::PermissionBroker;
 use super::processor::INTERRUPTED;
 use super::queues::ConversationQueues;
 use crate::agent::AgentBackend;
+use crate::agent::opencode::managed::ManagedBackend;
 use crate::metrics::Metrics;
 use crate::quota::QuotaMeter;
 use crate::store::{InboxState, Store};
@@ -27,6 +28,8 @@ pub enum ChatCommand {
     Skip,
     /// `/retry`: ask the agent again for the chat's newest interrupted answer.
     Retry,
+    /// `/project [name]`: list the projects, or switch the chat to one.
+    Project(Option<String>),
     Unknown(String),
 }
 
@@ -49,6 +52,9 @@ pub fn parse(text: &str) -> Option<ChatCommand> {
         "answer" => ChatCommand::Answer(text.trim_start()[word.len()..].trim().to_owned()),
         "skip" => ChatCommand::Skip,
         "retry" => ChatCommand::Retry,
+        "project" | "projects" => ChatCommand::Project(
+            Some(text.trim_start()[word.len()..].trim().to_owned()).filter(|n| !n.is_empty()),
+        ),
         _ => ChatCommand::Unknown(word.to_owned()),
     })
 }
@@ -60,11 +66,14 @@ pub const HELP: &str = "**DingBridge commands**\n\n\
 - `/allow` / `/deny` — answer the agent's oldest open permission request (`/allow <id>` for a given one)\n\
 - `/answer <text>` / `/skip` — answer or dismiss the agent's question\n\
 - `/retry` — ask again when an answer was interrupted\n\
+- `/project` — list the projects; `/project <name>` works in that project from now on\n\
 - `/help` — this list\n\n\
 Anything else is sent to the agent.";
 
 pub struct Commands {
     pub agent: Arc<dyn AgentBackend>,
+    /// Managed mode's projects (`/project`); `None` in external mode.
+    pub managed: Option<ManagedBackend>,
     pub permissions: Arc<PermissionBroker>,
     pub queues: ConversationQueues,
     pub metrics: Arc<Metrics>,
@@ -134,6 +143,7 @@ impl Commands {
                 }
             }
             ChatCommand::Status => self.status(conversation_id).await,
+            ChatCommand::Project(name) => self.project(conversation_id, name.as_deref()).await,
             ChatCommand::Retry => match self.retry(conversation_id).await {
                 Ok(true) => "Asking the agent again.".into(),
                 Ok(false) => "There is no interrupted answer to retry in this chat.".into(),
@@ -158,6 +168,10 @@ impl Commands {
             .await?;
         self.queues.enqueue(item);
         Ok(true)
+    }
+
+    async fn project(&self, conversation_id: &str, name: Option<&str>) -> String {
+        super::project_command::run(self.managed.as_ref(), conversation_id, name).await
     }
 
     async fn status(&self, conversation_id: &str) -> String {

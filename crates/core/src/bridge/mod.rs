@@ -16,6 +16,7 @@ mod pacer;
 mod permissions;
 mod persist;
 mod processor;
+mod project_command;
 mod queues;
 mod replies;
 mod waiting;
