@@ -69,6 +69,7 @@ impl EngineApi for FixedEngine {
             },
             outbox: Default::default(),
             auth: Default::default(),
+            agent_servers: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 // wrong reaches the caller as an `ApiError` {code, message, fields}, never as a bare string or Response.
 
 import type {
+  AgentServerStatus,
   Autostart,
   ConnectionReport,
   EngineEvent,
@@ -159,6 +160,18 @@ async function httpCall<T>(method: Method, path: string, body?: Record<string, u
     throw new ApiError('HTTP', detail || `HTTP ${response.status} ${response.statusText}`.trim());
   }
   return parsed as T;
+}
+
+export type AgentServerAction = 'start' | 'stop' | 'restart';
+
+/** Start / stop / restart a managed OpenCode server (dingbridged's HTTP API; the desktop app has no command yet). */
+export function supportsAgentServerActions(): boolean {
+  return transport === 'http';
+}
+
+export async function agentServerAction(project: string, action: AgentServerAction): Promise<AgentServerStatus> {
+  if (!supportsAgentServerActions()) throw new ApiError('UNSUPPORTED', 'available in the dashboard of dingbridged');
+  return httpCall<AgentServerStatus>('POST', `/api/agent-servers/${encodeURIComponent(project)}/${action}`);
 }
 
 export const api = {

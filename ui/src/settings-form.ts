@@ -18,6 +18,7 @@ const TEXT_FIELDS = [
   { path: 'dingtalk.oapi_base', nullable: false },
   { path: 'agent.opencode_url', nullable: false },
   { path: 'agent.opencode_directory', nullable: true },
+  { path: 'agent.opencode_bin', nullable: true },
   { path: 'docs.operator_user_id', nullable: true },
   { path: 'docs.operator_mobile', nullable: true },
 ] as const;
@@ -25,6 +26,7 @@ const TEXT_FIELDS = [
 /** Whole numbers (the engine's integer fields); `max` only where there is a natural one. */
 const NUMBER_FIELDS: readonly { path: string; min: number; max?: number }[] = [
   { path: 'mcp.port', min: 1, max: 65535 },
+  { path: 'agent.idle_stop_minutes', min: 0, max: 10080 },
   { path: 'pacing.per_conversation', min: 1 },
   { path: 'pacing.app_per_second', min: 1 },
   { path: 'quota.stream_budget', min: 0 },
