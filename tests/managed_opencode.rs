@@ -413,3 +413,39 @@ async fn a_missing_binary_is_reported_with_the_install_command_and_not_retried_i
     assert!(p["pid"].is_null(), "{p}");
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_idle_server_is_stopped_and_the_next_message_starts_it_again() {
+    let Some(bin) = binary("an_idle_server_is_stopped_and_the_next_message_starts_it_again") else {
+        return;
+    };
+    let _serial = SERIAL.lock().await;
+    let sim = start_sim(sim_config()).await;
+    let model = FakeModel::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let alpha = project(dir.path(), "alpha", &model);
+    let options = ManagedOptions {
+        idle_stop: Some(Duration::from_secs(3)),
+        ..options(Some(bin), vec![alpha], dir.path())
+    };
+    let engine = start(&sim, options, dir.path()).await;
+    let chat = one_to_one_conversation_id("idle-user");
+    sim.inject(InjectMessage::text_1to1("idle-user", "Idle", "wake up"));
+    assert!(wait_for_text(&sim, &chat, "echo: wake up").await);
+    let pid = pid_of(&engine, "alpha").expect("running server has a pid");
+
+    let stopped = || server(&servers(&engine), "alpha").is_some_and(|s| s["state"] == "stopped");
+    assert!(eventually(LONG, stopped).await, "{:?}", servers(&engine));
+    assert!(
+        group_members(pid).is_empty(),
+        "the idle server left processes behind"
+    );
+
+    sim.inject(InjectMessage::text_1to1(
+        "idle-user",
+        "Idle",
+        "again please",
+    ));
+    assert!(wait_for_text(&sim, &chat, "echo: again please").await);
+    engine.shutdown().await;
+}

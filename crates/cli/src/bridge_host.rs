@@ -205,7 +205,14 @@ fn spec_for(
         *password = store.get(OPENCODE_PASSWORD)?;
     }
     if let AgentSpec::Managed(options) = &mut agent {
-        options.password = Some(keychain_password(store)?);
+        // Without a keychain the managed servers still start, with a password made for this run.
+        match keychain_password(store) {
+            Ok(password) => options.password = Some(password),
+            Err(err) => tracing::warn!(
+                code = err.code(),
+                "no keychain for the OpenCode password; this run uses a fresh one: {err}"
+            ),
+        }
     }
     Ok(BridgeSpec {
         mode: if credentials.is_some() {

@@ -81,6 +81,8 @@ struct Shared {
     restarts: u32,
     pid: Option<u32>,
     error: Option<String>,
+    /// "Not installed" was logged; it is logged again only after OpenCode was found in between.
+    missing_logged: bool,
 }
 
 struct Inner {
@@ -120,6 +122,7 @@ impl ManagedServer {
                     restarts: 0,
                     pid: None,
                     error: None,
+                    missing_logged: false,
                 }),
                 state_tx,
                 task: tokio::sync::Mutex::new(None),
@@ -162,6 +165,8 @@ impl ManagedServer {
         {
             return;
         }
+        // Before the task runs: a waiter must not take an earlier run's "not installed" for this one's.
+        self.inner.set_state(ServerState::Starting, None);
         let cancel = CancellationToken::new();
         let inner = self.inner.clone();
         let handle = tokio::spawn(supervise(inner, cancel.clone()));
@@ -286,13 +291,15 @@ async fn supervise(inner: Arc<Inner>, cancel: CancellationToken) {
         let bin = match locate(inner.config.bin.as_deref()) {
             Ok(bin) => bin,
             Err(err) => {
-                if inner.lock().state != ServerState::NotInstalled {
+                // Each message retry looks again; the log says it once, the status always.
+                if !std::mem::replace(&mut inner.lock().missing_logged, true) {
                     error!(project = %project, "{err}");
                 }
                 inner.set_state(ServerState::NotInstalled, Some(err.to_string()));
                 return;
             }
         };
+        inner.lock().missing_logged = false;
         inner.set_state(ServerState::Starting, None);
         let launch = Launch {
             bin: &bin,
@@ -327,9 +334,6 @@ async fn supervise(inner: Arc<Inner>, cancel: CancellationToken) {
                             shared.running_since = Some(since);
                         }
                         inner.set_state(ServerState::Running, None);
-                        if let Some(s) = inner.lock().running_since.as_mut() {
-                            *s = since;
-                        }
                         info!(project = %project, port = inner.port, version = ?version, "OpenCode started");
                         tokio::select! {
                             status = process.exited() => {
