@@ -4,6 +4,7 @@
 
 const COMMANDS: &[&str] = &[
     "get_status",
+    "get_health",
     "get_settings",
     "save_settings",
     "test_connection",
@@ -16,6 +17,11 @@ const COMMANDS: &[&str] = &[
     "get_autostart",
     "set_autostart",
     "open_settings",
+    "list_conversations",
+    "get_conversation",
+    "retry_send",
+    "stop_turn",
+    "new_session",
 ];
 
 fn main() {

@@ -172,6 +172,9 @@ async fn an_answer_cut_off_by_an_opencode_crash_is_reported_and_retry_answers_on
     let chat = one_to_one_conversation_id("cut");
     sim.inject(InjectMessage::text_1to1("cut", "Cut", "refactor the lexer"));
     assert!(prompted(&opencode, 1).await);
+    // Mid-answer: a few of the answer's words (one per 150 ms) are out. A crash before the model said
+    // anything is a turn that never ran, and is prompted again instead.
+    tokio::time::sleep(Duration::from_millis(450)).await;
     // Both die mid-answer: DingBridge, then OpenCode (which keeps the half answer in its history).
     first.kill().await;
     opencode.crash().await.unwrap();

@@ -14,8 +14,18 @@ use support::*;
 const LONG: Duration = Duration::from_secs(30);
 
 async fn start(sim: &Sim, opencode: &FakeOpenCode, dir: &std::path::Path) -> Engine {
+    start_with(sim, opencode, dir, |_| {}).await
+}
+
+async fn start_with(
+    sim: &Sim,
+    opencode: &FakeOpenCode,
+    dir: &std::path::Path,
+    change: impl FnOnce(&mut dingbridge_core::config::Config),
+) -> Engine {
     let mut config = engine_config(sim);
     config.agent.permission_timeout_secs = 30;
+    change(&mut config);
     Engine::start(EngineOptions {
         mode: "test".into(),
         config,
@@ -278,6 +288,34 @@ async fn a_question_from_the_agent_is_relayed_and_answer_completes_the_turn() {
             .iter()
             .any(|t| t.contains("Migrating with") && t.contains("PostgreSQL")))
             .await,
+        "{:?}",
+        texts(&sim, &chat)
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_turn_without_text_is_answered_with_a_note_in_the_chat_language() {
+    let sim = start_sim(sim_config()).await;
+    let opencode = FakeOpenCode::start(FakeOpenCodeConfig::default())
+        .await
+        .unwrap();
+    // A turn that only ran tools: OpenCode records it with no text.
+    opencode.script_for("tidy up", Script::Quiet(String::new()));
+    let dir = tempfile::tempdir().unwrap();
+    // The product default (`[bridge] language` unset = zh-CN); `engine_config` sets English for older tests.
+    let engine = start_with(&sim, &opencode, dir.path(), |config| {
+        config.bridge.language = dingbridge_core::config::Config::default().bridge.language;
+    })
+    .await;
+    sim.inject(InjectMessage::text_1to1(
+        "quiet",
+        "李雷",
+        "tidy up the logs",
+    ));
+    let chat = one_to_one_conversation_id("quiet");
+    assert!(
+        wait_for_text(&sim, &chat, "智能体已结束，但没有文字回复").await,
         "{:?}",
         texts(&sim, &chat)
     );

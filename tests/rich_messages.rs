@@ -1,6 +1,7 @@
 //! Issue 11 item 7: pictures, files, voice messages, videos and rich text from DingTalk (simulator) reach the
 //! agent (fake OpenCode) as text plus file parts, through the robot message-file download API; what cannot be
-//! handed over is named in the chat; quoted replies carry the quoted text. All over real sockets.
+//! handed over is named in the chat (in the conversation's language, issue 13); quoted replies carry the quoted
+//! text. All over real sockets.
 
 mod support;
 
@@ -323,6 +324,46 @@ async fn an_oversize_file_gets_a_clear_answer_and_the_text_still_reaches_the_age
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(left, 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversize_file_note_is_written_in_the_chat_language() {
+    // The product default (`[bridge] language` unset = zh-CN); the other tests here read English notes.
+    let s = setup_with(|config| {
+        config.bridge.language = Config::default().bridge.language;
+        config.bridge.attachment_max_mb = 1;
+    })
+    .await;
+    let chat = one_to_one_conversation_id("big-zh");
+    let prompt = s
+        .prompt_for(
+            from("big-zh")
+                .with_content(InjectContent::File {
+                    file_name: "core.dump".into(),
+                })
+                .with_file_body(SimFileBody::Size(3 * 1024 * 1024 + 1)),
+        )
+        .await;
+    // What the agent reads stays English: it is for the model, not the user.
+    assert!(
+        prompt.text.ends_with("[file 1: core.dump]"),
+        "{}",
+        prompt.text
+    );
+    assert!(
+        s.wait_for_chat(&chat, "⚠️ 文件 core.dump（3.1 MB）超过了 1 MB 的上限")
+            .await,
+        "{:?}",
+        s.chat_texts(&chat)
+    );
+    assert!(
+        s.chat_texts(&chat)
+            .iter()
+            .all(|t| !t.contains("larger than")),
+        "{:?}",
+        s.chat_texts(&chat)
+    );
     s.stop().await;
 }
 

@@ -112,6 +112,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, shell: Shell, texts: Texts) ->
         .manage(texts)
         .invoke_handler(tauri::generate_handler![
             commands::status::get_status,
+            commands::status::get_health,
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::settings::test_connection,
@@ -124,6 +125,11 @@ pub fn configure<R: Runtime>(builder: Builder<R>, shell: Shell, texts: Texts) ->
             commands::app::get_autostart,
             commands::app::set_autostart,
             commands::app::open_settings,
+            commands::conversations::list_conversations,
+            commands::conversations::get_conversation,
+            commands::conversations::retry_send,
+            commands::conversations::stop_turn,
+            commands::conversations::new_session,
         ])
 }
 

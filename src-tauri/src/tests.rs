@@ -190,6 +190,7 @@ fn refused_by_acl(result: &Result<Value, Value>) -> bool {
 /// Which window may call which command: the contract's Tauri column (`docs/settings-api.md`).
 const ACL: &[(&str, &[&str])] = &[
     ("get_status", &[MAIN_WINDOW, SETTINGS_WINDOW]),
+    ("get_health", &[MAIN_WINDOW]),
     ("get_settings", &[MAIN_WINDOW, SETTINGS_WINDOW]),
     ("get_opencode_setup", &[MAIN_WINDOW, SETTINGS_WINDOW]),
     ("open_settings", &[MAIN_WINDOW]),
@@ -202,6 +203,11 @@ const ACL: &[(&str, &[&str])] = &[
     ("start_demo", &[SETTINGS_WINDOW]),
     ("get_autostart", &[SETTINGS_WINDOW]),
     ("set_autostart", &[SETTINGS_WINDOW]),
+    ("list_conversations", &[MAIN_WINDOW]),
+    ("get_conversation", &[MAIN_WINDOW]),
+    ("retry_send", &[MAIN_WINDOW]),
+    ("stop_turn", &[MAIN_WINDOW]),
+    ("new_session", &[MAIN_WINDOW]),
 ];
 
 /// The commands of the app manifest (`build.rs`), from the permission files tauri-build generates.

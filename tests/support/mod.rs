@@ -43,6 +43,8 @@ pub fn engine_config(sim: &Sim) -> Config {
     // Everyone may talk to the agent in these tests; the allow-list has its own tests.
     config.access.allowed_staff_ids = vec!["*".into()];
     config.access.allowed_groups = vec!["*".into()];
+    // These tests read the bridge's own replies in English; tests/chat_language.rs covers the zh-CN default.
+    config.bridge.language = dingbridge_core::i18n::Lang::En;
     // Pacing has its own tests; here it must not slow bursts down.
     config.pacing.app_per_second = 10_000;
     config.pacing.per_conversation = 10_000;

@@ -19,6 +19,7 @@ import type {
   StatusSnapshot,
   UnknownEvent,
 } from './types.js';
+import type { ActionOutcome, ConversationDetail, ConversationPage, HealthView, ListQuery } from './conversation-types.js';
 
 export type TransportName = 'tauri-ipc' | 'http';
 
@@ -85,10 +86,25 @@ export function toApiError(error: unknown, fallbackCode = 'INTERNAL'): ApiError 
 
 type Method = 'GET' | 'POST' | 'PUT';
 
-/** One call of the contract: its Tauri command and, when the daemon has one, its HTTP route. */
+/** One call of the contract: its Tauri command and, when the daemon has one, its HTTP route (a function of
+ * the call's arguments when they are part of the path or query). */
 interface Call {
   command: string;
-  http: { method: Method; path: string } | null;
+  http: { method: Method; path: string | ((args: Record<string, unknown>) => string) } | null;
+}
+
+/** A conversation id as one path segment (real ids contain `/`, `+` and `=`). */
+const conversationPath = (args: Record<string, unknown>, action = ''): string =>
+  `/api/conversations/${encodeURIComponent(String(args.conversationId ?? ''))}${action}`;
+
+function listPath(args: Record<string, unknown>): string {
+  const query = (args.query ?? {}) as Partial<ListQuery>;
+  const search = new URLSearchParams();
+  if (query.q) search.set('q', query.q);
+  if (query.filter && query.filter !== 'all') search.set('filter', query.filter);
+  search.set('offset', String(query.offset ?? 0));
+  search.set('limit', String(query.limit ?? 50));
+  return `/api/conversations?${search.toString()}`;
 }
 
 const CALLS = {
@@ -101,6 +117,15 @@ const CALLS = {
   revealMcpToken: { command: 'reveal_mcp_token', http: { method: 'POST', path: '/api/mcp-token/reveal' } },
   rotateMcpToken: { command: 'rotate_mcp_token', http: { method: 'POST', path: '/api/mcp-token/rotate' } },
   knownContacts: { command: 'known_contacts', http: { method: 'GET', path: '/api/contacts/known' } },
+  getHealth: { command: 'get_health', http: { method: 'GET', path: '/api/health' } },
+  listConversations: { command: 'list_conversations', http: { method: 'GET', path: listPath } },
+  getConversation: {
+    command: 'get_conversation',
+    http: { method: 'GET', path: (args) => `${conversationPath(args)}?limit=${String(args.limit ?? 200)}` },
+  },
+  retrySend: { command: 'retry_send', http: { method: 'POST', path: (args) => conversationPath(args, '/retry') } },
+  stopTurn: { command: 'stop_turn', http: { method: 'POST', path: (args) => conversationPath(args, '/stop') } },
+  newSession: { command: 'new_session', http: { method: 'POST', path: (args) => conversationPath(args, '/new-session') } },
   startDemo: { command: 'start_demo', http: null },
   getAutostart: { command: 'get_autostart', http: null },
   setAutostart: { command: 'set_autostart', http: null },
@@ -124,7 +149,12 @@ async function call<T>(name: CallName, args?: Record<string, unknown>): Promise<
     }
   }
   if (!spec.http) throw new ApiError('UNSUPPORTED', `${spec.command} exists only in the desktop app`);
-  return httpCall<T>(spec.http.method, spec.http.path, args);
+  const { method, path } = spec.http;
+  if (typeof path === 'string') return httpCall<T>(method, path, args);
+  // Arguments named in the path travel there; a POST carries the rest (if any) as its body.
+  const all = args ?? {};
+  const body = method === 'GET' ? undefined : (all.body as Record<string, unknown> | undefined) ?? {};
+  return httpCall<T>(method, path(all), body);
 }
 
 async function httpCall<T>(method: Method, path: string, body?: Record<string, unknown>): Promise<T> {
@@ -188,6 +218,13 @@ export const api = {
   getAutostart: () => call<Autostart>('getAutostart'),
   setAutostart: (enabled: boolean) => call<Autostart>('setAutostart', { enabled }),
   openSettings: () => call<null>('openSettings'),
+  getHealth: () => call<HealthView>('getHealth'),
+  listConversations: (query: ListQuery) => call<ConversationPage>('listConversations', { query }),
+  getConversation: (conversationId: string, limit = 200) => call<ConversationDetail>('getConversation', { conversationId, limit }),
+  retrySend: (conversationId: string, outboxId: number) =>
+    call<ActionOutcome>('retrySend', { conversationId, outboxId, body: { outbox_id: outboxId } }),
+  stopTurn: (conversationId: string) => call<ActionOutcome>('stopTurn', { conversationId }),
+  newSession: (conversationId: string) => call<ActionOutcome>('newSession', { conversationId }),
 };
 
 // ---------- live status + events ----------
@@ -200,7 +237,9 @@ export interface LiveHandlers {
   onLink: (link: { state: LinkState; detail?: string }) => void;
 }
 
-const MIN_REFRESH_INTERVAL_MS = 250; // at most 4 status fetches per second
+// Events carry what changed (conversation rows, counters) and are applied as they come; the snapshot (bounded,
+// a few KB) is re-read at most every 2 s while events flow, for the figures events do not carry.
+const MIN_REFRESH_INTERVAL_MS = 2000;
 const POLL_INTERVAL_MS = 5000; // safety net when no events arrive
 
 function isEvent(value: unknown): value is EngineEvent | UnknownEvent {

@@ -4,14 +4,17 @@
 // textContent / attributes (see dom.ts), never innerHTML.
 
 import { agentServerAction, api, connect, supports, supportsAgentServerActions, toApiError, transport, type AgentServerAction, type LinkState } from './client.js';
+import type { ConversationRow, ConversationsUpdated } from './conversation-types.js';
+import { ConversationView } from './conversation-view.js';
+import { ConversationList } from './conversations.js';
+import { monthProjection, renderToken, rerenderHealth, startHealth } from './health.js';
 import { byId, el } from './dom.js';
 import { Feed, connectionStateText, shortId } from './feed.js';
-import { fmtAgo, fmtDuration, fmtMicros, fmtMonth, fmtNumber, fmtPercent, fmtWhen, followSetting, initLanguage, localize, onLanguageChange, pluralKey, t, tn } from './i18n.js';
+import { fmtAgo, fmtDuration, fmtMicros, fmtMonth, fmtNumber, fmtPercent, followSetting, initLanguage, localize, onLanguageChange, pluralKey, t, tn } from './i18n.js';
 import { renderOpenCodeConfigs } from './opencode.js';
 import { needsSetup } from './setup.js';
 import type { AgentServerStatus, AuthStatus, ConnectionStatus, Counters, LatencySummary, OutboxStatus, QueueStatus, QuotaStatus, StatusSnapshot } from './types.js';
 
-const MAX_CONVERSATIONS = 200;
 const QUOTA_WARN_RATIO = 0.8;
 
 const COUNTERS: readonly [keyof Counters, string][] = [
@@ -32,6 +35,31 @@ let link: { state: LinkState; detail?: string } = { state: 'connecting' };
 const titles = new Map<string, string>(); // conversation_id -> title, from snapshots and message events
 const titleOf = (conversationId: string): string => titles.get(conversationId) ?? shortId(conversationId);
 const feed = new Feed(titleOf);
+const rememberTitles = (rows: readonly ConversationRow[]) => {
+  for (const row of rows) titles.set(row.conversation_id, row.title);
+};
+const view = new ConversationView(() => {
+  list.select(null);
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+});
+const list = new ConversationList((id) => openConversation(id), rememberTitles);
+
+/** Opens a conversation in the view; the address (#conversation=<id>) can be bookmarked or shared. */
+function openConversation(id: string): void {
+  list.select(id);
+  view.show(id);
+  history.replaceState(null, '', `#conversation=${encodeURIComponent(id)}`);
+}
+
+function conversationFromHash(): string | null {
+  const match = /^#conversation=(.+)$/.exec(location.hash);
+  if (!match?.[1]) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}
 
 // ---------- status snapshot ----------
 
@@ -45,12 +73,12 @@ function renderStatus(status: StatusSnapshot): void {
   renderConnection(status.connection);
   renderQuota(status.quota);
   renderAuth(status.auth);
+  renderToken(status.auth);
   renderLatency(status.ack_latency);
   renderQueues(status.queues);
   renderAgentServers(status.agent_servers ?? []);
   renderOutbox(status.outbox);
   renderCounters(status.counters);
-  renderConversations(status);
   renderClock();
 }
 
@@ -93,6 +121,13 @@ function renderQuota(quota: QuotaStatus): void {
   if (level === 'exhausted') localize(note, 'quota.exhausted');
   else localize(note, level === 'warn' ? 'quota.used_low' : 'quota.used', { percent: fmtPercent(percent / 100) });
   localize(byId('quota-api'), 'quota.api_calls', { used: quota.api_used, budget: quota.api_budget });
+  const projected = monthProjection(used, quota.month);
+  const projection = byId('quota-projection');
+  projection.hidden = projected === null;
+  if (projected !== null) {
+    projection.dataset.over = String(budget > 0 && projected > budget);
+    localize(projection, 'quota.projection', { count: projected, budget });
+  }
 }
 
 // OpenAPI access-token health: a degraded token manager stops calling DingTalk until credentials change.
@@ -204,8 +239,17 @@ function renderQueues(queues: QueueStatus): void {
       return li;
     }),
   );
-  if (items.length > 6) list.append(el('li', 'muted small', t('queue.more', { count: items.length - 6 })));
+  // The snapshot lists the deepest queues only; `conversations_total` says how many there are.
+  const more = Math.max(queues.conversations_total ?? items.length, items.length) - Math.min(6, items.length);
+  if (more > 0) list.append(el('li', 'muted small', t('queue.more', { count: more })));
   if (items.length === 0) list.append(el('li', 'muted small', t('queue.empty')));
+  // Turns held back while OpenCode is unreachable: they are not lost, say so where the queues are.
+  const waiting = queues.waiting_for_agent_total ?? queues.waiting_for_agent?.length ?? 0;
+  if (waiting > 0) {
+    const note = el('li', 'queue-waiting-agent small', tn('queue.waiting_agent', waiting));
+    note.id = 'queue-waiting-agent';
+    list.prepend(note);
+  }
 }
 
 function renderCounters(counters: Counters): void {
@@ -219,37 +263,6 @@ function renderCounters(counters: Counters): void {
       return item;
     }),
   );
-}
-
-function renderConversations(status: StatusSnapshot): void {
-  const sorted = [...status.conversations].sort((a, b) => b.last_message_at_ms - a.last_message_at_ms);
-  byId('conv-count').textContent = sorted.length ? `(${fmtNumber(sorted.length)})` : '';
-  byId('conversations-empty').hidden = sorted.length > 0;
-  byId('conversations').replaceChildren(
-    ...sorted.slice(0, MAX_CONVERSATIONS).map((c) => {
-      const li = el('li', 'conversation');
-      li.dataset.conversationId = c.conversation_id;
-      const kind = c.kind === 'group' ? 'group' : 'single';
-      const avatar = el('span', `avatar avatar-${kind}`, initial(c.title));
-      avatar.setAttribute('aria-hidden', 'true');
-      const body = el('div', 'conv-body');
-      const top = el('div', 'conv-top');
-      const badge = el('span', `kind kind-${kind}`, t(kind === 'group' ? 'conv.kind_group' : 'conv.kind_single'));
-      badge.dataset.kind = kind;
-      top.append(el('span', 'conv-title', c.title || shortId(c.conversation_id)), badge, el('time', 'conv-time', fmtWhen(c.last_message_at_ms)));
-      const bottom = el('div', 'conv-bottom');
-      bottom.append(el('span', 'conv-preview', c.last_preview || '—'), el('span', 'conv-count', tn('conv.messages', c.messages)));
-      body.append(top, bottom);
-      li.append(avatar, body);
-      li.title = c.conversation_id;
-      return li;
-    }),
-  );
-}
-
-function initial(title: string): string {
-  const first = Array.from(title.trim())[0];
-  return first ? first.toUpperCase() : '#';
 }
 
 /** Relative times tick every second without refetching. */
@@ -335,11 +348,26 @@ async function start(): Promise<void> {
   onLanguageChange(() => {
     if (latest) renderStatus(latest);
     feed.rerender();
+    list.rerender();
+    view.rerender();
+    rerenderHealth();
     renderLink(link);
   });
+  list.start();
+  startHealth();
+  const fromHash = conversationFromHash();
+  if (fromHash) openConversation(fromHash);
   connect({
     onStatus: renderStatus,
     onEvent: (event) => {
+      if (event.type === 'conversations_updated') {
+        const update = event as unknown as ConversationsUpdated;
+        list.apply(update);
+        if (update.counters) renderCounters(update.counters);
+        for (const row of update.rows) view.touched(row.conversation_id);
+        return;
+      }
+      if ('conversation_id' in event && typeof event.conversation_id === 'string') view.touched(event.conversation_id);
       if (event.type === 'message_received') {
         const { conversation_id: id, conversation_title: title, sender_nick: nick } = event as { conversation_id: string; conversation_title: string | null; sender_nick: string };
         if (title) titles.set(id, title);

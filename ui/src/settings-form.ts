@@ -31,7 +31,12 @@ const NUMBER_FIELDS: readonly { path: string; min: number; max?: number }[] = [
   { path: 'pacing.app_per_second', min: 1 },
   { path: 'quota.stream_budget', min: 0 },
   { path: 'quota.api_budget', min: 0 },
+  { path: 'bridge.attachment_max_mb', min: 1, max: 1024 },
+  { path: 'bridge.attachment_retention_hours', min: 1, max: 87600 },
 ];
+
+/** Choices from a fixed list (the languages the bridge and the MCP server speak). */
+const SELECT_FIELDS = ['bridge.language', 'mcp.language'] as const;
 
 const SECRET_FIELDS = ['dingtalk.client_secret', 'agent.opencode_password'] as const;
 type SecretPath = (typeof SECRET_FIELDS)[number];
@@ -46,6 +51,7 @@ interface SecretState {
 }
 
 const inputFor = (path: string): HTMLInputElement => byId(`f-${path.replace('.', '-')}`, HTMLInputElement);
+const selectFor = (path: string): HTMLSelectElement => byId(`f-${path.replace('.', '-')}`, HTMLSelectElement);
 
 /** Reads `section.key` out of a nested object. */
 function read(source: object, path: string): unknown {
@@ -112,6 +118,10 @@ export class SettingsForm {
       inputFor(path).value = typeof value === 'number' ? String(value) : '';
     }
     inputFor('mcp.enabled').checked = view.mcp.enabled;
+    for (const path of SELECT_FIELDS) {
+      const value = read(view, path);
+      if (typeof value === 'string') selectFor(path).value = value;
+    }
     const env = (needle: string) => view.secrets_from_env.find((name) => name.toUpperCase().includes(needle)) ?? null;
     this.secrets.set('dingtalk.client_secret', { isSet: view.dingtalk.client_secret_set, remove: false, envName: env('DINGTALK_CLIENT_SECRET') });
     this.secrets.set('agent.opencode_password', { isSet: view.agent.opencode_password_set, remove: false, envName: env('OPENCODE') });
@@ -161,6 +171,7 @@ export class SettingsForm {
       }
     }
     write(change, 'mcp.enabled', inputFor('mcp.enabled').checked);
+    for (const path of SELECT_FIELDS) write(change, path, selectFor(path).value);
     for (const path of SECRET_FIELDS) {
       const action = this.secretAction(path);
       if (action) write(change, path, action);

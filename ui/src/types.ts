@@ -59,7 +59,14 @@ export interface Counters {
 export interface QueueStatus {
   total_depth: number;
   in_flight: number;
+  /** The deepest queues only (a bounded snapshot). */
   conversations: { conversation_id: string; depth: number }[];
+  /** Conversations with something queued, all of them. */
+  conversations_total?: number;
+  /** Messages whose turn waits for the agent (OpenCode down or restarting), oldest first; bounded. */
+  waiting_for_agent?: { msg_id: string; conversation_id: string; since_ms: number; reason: string; attempts: number }[];
+  /** How many messages wait for the agent, all of them. */
+  waiting_for_agent_total?: number;
 }
 
 export interface ConversationSummary {
@@ -91,6 +98,7 @@ export interface OutboxStatus {
   pending: number;
   throttled: number;
   conversations: { conversation_id: string; pending: number; rate_limited: boolean }[];
+  conversations_total?: number;
 }
 
 export interface AuthStatus {
@@ -171,7 +179,8 @@ export interface SettingsView {
     projects: { name: string; path: string }[];
     idle_stop_minutes: number;
   };
-  mcp: { enabled: boolean; port: number; url: string | null };
+  bridge: { language: Language; attachment_max_mb: number; attachment_retention_hours: number };
+  mcp: { enabled: boolean; port: number; url: string | null; language: Language };
   docs: { operator_user_id: string | null; operator_mobile: string | null };
   pacing: { per_conversation: number; app_per_second: number };
   quota: { stream_budget: number; api_budget: number };
@@ -198,7 +207,8 @@ export interface SettingsChange {
     projects?: { name: string; path: string }[];
     idle_stop_minutes?: number;
   };
-  mcp?: { enabled?: boolean; port?: number };
+  bridge?: { language?: Language; attachment_max_mb?: number; attachment_retention_hours?: number };
+  mcp?: { enabled?: boolean; port?: number; language?: Language };
   docs?: { operator_user_id?: string | null; operator_mobile?: string | null };
   pacing?: { per_conversation?: number; app_per_second?: number };
   quota?: { stream_budget?: number; api_budget?: number };

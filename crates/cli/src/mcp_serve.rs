@@ -65,7 +65,8 @@ pub async fn start(
     token.watch(cancel.clone());
     let backend = EngineBackend::new(engine.clone());
     let handler =
-        DingBridgeMcp::with_tools(Arc::new(backend.clone()), DingBridgeMcp::docs_router());
+        DingBridgeMcp::with_tools(Arc::new(backend.clone()), DingBridgeMcp::docs_router())
+            .with_language(settings.language);
     let health_engine = engine.clone();
     let options = McpHttpOptions {
         token: token.clone(),

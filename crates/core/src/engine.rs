@@ -18,8 +18,8 @@ use crate::api::status::{
     MemoryUsage, PerformanceSnapshot, QueueStatus, QuotaStatus, StatusSnapshot,
 };
 use crate::bridge::{
-    Attachments, BridgeError, CardReplies, Commands, ConversationQueues, Dispatcher, Intake,
-    MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
+    Attachments, BridgeError, CardReplies, ChatLanguages, Commands, ConversationQueues, Dispatcher,
+    Intake, MessageFormat, Outbox, Pacer, PermissionBroker, Replies, ReplyProcessor, RouteDelivery,
 };
 use crate::config::Config;
 use crate::dingtalk::ConversationKind;
@@ -178,6 +178,7 @@ struct Inner {
     docs: DocsService,
     agent: Arc<dyn AgentBackend>,
     managed: Option<ManagedBackend>,
+    permissions: Arc<PermissionBroker>,
     has_credentials: bool,
     /// Where the MCP server ended up listening (set by whoever started it).
     mcp_url: std::sync::Mutex<Option<String>>,
@@ -194,6 +195,17 @@ struct Inner {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+}
+
+/// A handle that does not keep the engine alive (long-lived listeners such as the dashboard's live feed):
+/// once the engine is dropped, its event bus closes and the listener ends.
+#[derive(Clone)]
+pub struct WeakEngine(std::sync::Weak<Inner>);
+
+impl WeakEngine {
+    pub fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|inner| Engine { inner })
+    }
 }
 
 impl Engine {
@@ -351,6 +363,7 @@ impl Engine {
                 outbox_cancel.clone(),
             )));
         }
+        let languages = ChatLanguages::new(config.bridge.language, store.clone());
         let processor = Arc::new(ReplyProcessor {
             agent: agent.clone(),
             replies: replies.clone(),
@@ -364,6 +377,7 @@ impl Engine {
                 files: message_files,
                 replies: replies.clone(),
             },
+            languages: languages.clone(),
         });
         let queues = ConversationQueues::new(
             config.bridge.max_concurrent_turns,
@@ -377,11 +391,12 @@ impl Engine {
             Arc::new(Commands {
                 agent: agent.clone(),
                 managed: managed.clone(),
-                permissions,
+                permissions: permissions.clone(),
                 queues: queues.clone(),
                 metrics: metrics.clone(),
                 quota: quota.clone(),
                 store: store.clone(),
+                languages,
             }),
             queues.clone(),
             replies.clone(),
@@ -453,6 +468,7 @@ impl Engine {
                 docs,
                 agent,
                 managed,
+                permissions,
                 has_credentials,
                 mcp_url: std::sync::Mutex::new(None),
                 stream_cancel,
@@ -467,6 +483,10 @@ impl Engine {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
+    }
+
+    pub fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
     }
 
     pub fn events(&self) -> &EventBus {
@@ -500,6 +520,11 @@ impl Engine {
 
     pub fn agent(&self) -> &Arc<dyn AgentBackend> {
         &self.inner.agent
+    }
+
+    /// The agent's open permission asks and questions, per conversation.
+    pub fn permissions(&self) -> &Arc<PermissionBroker> {
+        &self.inner.permissions
     }
 
     pub fn contacts(&self) -> &ContactsService {
@@ -563,6 +588,7 @@ impl Engine {
                 .map(ManagedBackend::statuses)
                 .unwrap_or_default(),
         }
+        .bounded()
     }
 
     pub fn performance(&self) -> PerformanceSnapshot {

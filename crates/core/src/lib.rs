@@ -8,6 +8,7 @@ pub mod config;
 pub mod dingtalk;
 pub mod engine;
 pub mod events;
+pub mod i18n;
 pub mod instance_lock;
 pub mod loopback;
 pub mod mcp;
@@ -17,6 +18,10 @@ pub mod secrets;
 pub mod settings;
 pub mod store;
 pub mod time;
+pub mod timeline;
+pub mod top;
 
-pub use engine::{AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport};
+pub use engine::{
+    AgentSpec, Credentials, Engine, EngineError, EngineOptions, SendReport, WeakEngine,
+};
 pub use events::{ConnectionState, Event, EventBus};

@@ -2,14 +2,15 @@
 //! which may drop events for slow subscribers) so the numbers shown are exact.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
 use crate::api::status::{ConnectionStatus, ConversationSummary, Counters, LatencySummary};
 use crate::events::ConnectionState;
+use crate::mcp::activity::McpActivity;
 use crate::time::now_ms;
 
 /// Conversations kept in memory for the dashboard (the store has all of them).
@@ -82,12 +83,17 @@ pub struct Metrics {
     pub send_latency: LatencyHistogram,
     conversations: Mutex<HashMap<String, ConversationSummary>>,
     quota_exhausted: std::sync::atomic::AtomicBool,
+    /// The last hour by minute (the dashboard's charts).
+    pub timeline: Arc<crate::timeline::Timeline>,
+    /// MCP clients, calls and recent errors (the dashboard's MCP health).
+    pub mcp: Arc<McpActivity>,
     /// Turns retried until the agent is reachable again (shown as "waiting for the agent").
     pub waiting_for_agent: crate::bridge::WaitingTurns,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        let timeline = Arc::new(crate::timeline::Timeline::default());
         Self {
             frames: Counter::default(),
             received: Counter::default(),
@@ -112,6 +118,8 @@ impl Default for Metrics {
             send_latency: LatencyHistogram::default(),
             conversations: Mutex::new(HashMap::new()),
             quota_exhausted: std::sync::atomic::AtomicBool::new(false),
+            mcp: Arc::new(McpActivity::new(timeline.clone())),
+            timeline,
             waiting_for_agent: crate::bridge::WaitingTurns::default(),
         }
     }
@@ -126,10 +134,18 @@ impl Metrics {
     pub fn record_ack(&self, latency: Duration) {
         self.acked.inc();
         self.ack_latency.record(latency);
+        self.timeline.ack(
+            now_ms(),
+            u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        );
     }
 
     pub fn record_turn(&self, latency: Duration) {
         self.turn_latency.record(latency);
+        self.timeline.turn(
+            now_ms(),
+            u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        );
     }
 
     pub fn set_connection(&self, state: ConnectionState, error: Option<String>) {

@@ -142,9 +142,15 @@ impl Dashboard {
 }
 
 #[tokio::test]
-async fn without_the_cookie_status_events_and_settings_answer_401() {
+async fn without_the_cookie_status_events_conversations_and_settings_answer_401() {
     let dashboard = dashboard().await;
-    for path in ["/api/status", "/api/events", "/api/settings"] {
+    for path in [
+        "/api/status",
+        "/api/events",
+        "/api/conversations",
+        "/api/conversations/cid%2Fsome%2Bid",
+        "/api/settings",
+    ] {
         let response = dashboard
             .http
             .get(format!("{}{path}", dashboard.base))
@@ -158,10 +164,15 @@ async fn without_the_cookie_status_events_and_settings_answer_401() {
 }
 
 #[tokio::test]
-async fn after_the_login_url_status_events_and_settings_answer_200() {
+async fn after_the_login_url_status_events_conversations_and_settings_answer_200() {
     let dashboard = dashboard().await;
     let cookie = dashboard.login().await;
-    for path in ["/api/status", "/api/events", "/api/settings"] {
+    for path in [
+        "/api/status",
+        "/api/events",
+        "/api/conversations",
+        "/api/settings",
+    ] {
         let response = dashboard
             .http
             .get(format!("{}{path}", dashboard.base))

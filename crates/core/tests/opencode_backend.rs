@@ -633,19 +633,16 @@ async fn wrong_password_is_reported_clearly() {
     assert!(h.fake.auth_rejections() >= 3);
 }
 
-/// Against the real `opencode serve` (npm `opencode-ai`, `DINGBRIDGE_OPENCODE_BIN`; scripts/test installs it)
-/// answering through a local fake OpenAI-compatible model: streamed text, the answer read back from
-/// OpenCode's record, a second turn in the same session, abort mid-stream. Without the variable it prints
-/// why and skips; with it set to a missing file it fails.
-#[tokio::test]
-async fn real_opencode_round_trip() {
+/// The real `opencode serve` answering through a fresh fake model, or `None` (skip, reason printed) when
+/// `DINGBRIDGE_OPENCODE_BIN` is unset. Set to a missing file, the test fails.
+async fn real_opencode(
+    test: &str,
+) -> Option<(dingtalk_sim::FakeModel, dingtalk_sim::RealOpenCode, TempDir)> {
     let bin = match dingtalk_sim::model::opencode_binary() {
         Ok(Some(bin)) => bin,
         Ok(None) => {
-            eprintln!(
-                "skipping real_opencode_round_trip: DINGBRIDGE_OPENCODE_BIN is not set (scripts/test sets it)"
-            );
-            return;
+            eprintln!("skipping {test}: DINGBRIDGE_OPENCODE_BIN is not set (scripts/test sets it)");
+            return None;
         }
         Err(error) => panic!("{error}"),
     };
@@ -655,6 +652,18 @@ async fn real_opencode_round_trip() {
     let opencode = dingtalk_sim::RealOpenCode::start(&bin, &model, work.path(), &shared)
         .await
         .unwrap();
+    Some((model, opencode, work))
+}
+
+/// Against the real `opencode serve` (npm `opencode-ai`, `DINGBRIDGE_OPENCODE_BIN`; scripts/test installs it)
+/// answering through a local fake OpenAI-compatible model: streamed text, the answer read back from
+/// OpenCode's record, a second turn in the same session, abort mid-stream. Without the variable it prints
+/// why and skips; with it set to a missing file it fails.
+#[tokio::test]
+async fn real_opencode_round_trip() {
+    let Some((model, opencode, _work)) = real_opencode("real_opencode_round_trip").await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let settings = OpenCodeSettings {
         turn_timeout: Duration::from_secs(120),
@@ -699,5 +708,48 @@ async fn real_opencode_round_trip() {
     // One session for the conversation, in OpenCode's project directory.
     let session = backend.session_of("real-conv").await.unwrap();
     assert!(session.is_some_and(|s| s.starts_with("ses_")));
+    drop(opencode);
+}
+
+/// A picture the user sent reaches the model as an image: OpenCode reads the `file://` part and puts an
+/// `image_url` content part into the chat completion request.
+#[tokio::test]
+async fn real_opencode_passes_a_picture_to_the_model_as_an_image() {
+    let test = "real_opencode_passes_a_picture_to_the_model_as_an_image";
+    let Some((model, opencode, work)) = real_opencode(test).await else {
+        return;
+    };
+    // A valid 1×1 PNG.
+    const PNG: [u8; 67] = [
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
+        0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00,
+        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    let picture = work.path().join("picture-1.png");
+    std::fs::write(&picture, PNG).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = OpenCodeSettings {
+        turn_timeout: Duration::from_secs(120),
+        ..settings(&opencode.base_url())
+    };
+    let backend = OpenCodeBackend::new(settings, None, Store::open(dir.path()).unwrap()).unwrap();
+    let mut with_picture = request("real-pic", "what is in [picture 1]?");
+    with_picture.attachments = vec![dingbridge_core::agent::AgentAttachment {
+        path: picture,
+        mime: "image/png".to_owned(),
+        filename: "picture-1.png".to_owned(),
+    }];
+    let msg_id = with_picture.msg_id.clone();
+    let (result, _) = ask(&backend, with_picture).await;
+    let reply = result.unwrap();
+    assert!(reply.text.starts_with("echo: "), "{}", reply.text);
+    let stats = model.stats_for(&msg_id);
+    assert_eq!(
+        (stats.calls, stats.answers, stats.with_image),
+        (1, 1, 1),
+        "the model got the picture as an image part once: {stats:?}"
+    );
     drop(opencode);
 }

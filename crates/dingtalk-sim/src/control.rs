@@ -13,6 +13,9 @@
 //! - `GET /_sim/stats` → [`SimStats`](crate::SimStats)
 //! - `GET /_sim/ack-latencies` → `{"ms": [..]}`
 //! - `GET /_sim/info` → base URL, client id, app id
+//! - `POST /_sim/burst` — body [`BurstRequest`](crate::burst::BurstRequest)
+//!   `{"count":200000,"conversations":10000,"group_every":3,"prefix":"load","window":500}` → `{"ok":true}`
+//!   at once; the messages follow in the background (watch `acks_received` in `/_sim/stats`)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,6 +46,19 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/stats", get(stats))
         .route("/_sim/ack-latencies", get(ack_latencies))
         .route("/_sim/info", get(info))
+        .route("/_sim/burst", post(burst))
+}
+
+async fn burst(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
+    let request: crate::burst::BurstRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => return bad_request(format!("invalid burst request: {e}")),
+    };
+    if let Err(message) = request.validate() {
+        return bad_request(message);
+    }
+    crate::burst::start(state, request);
+    Json(json!({ "ok": true })).into_response()
 }
 
 fn bad_request(message: String) -> Response {

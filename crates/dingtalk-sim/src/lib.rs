@@ -15,6 +15,7 @@
 //! - fault injection and a JSON control API under `/_sim`.
 
 mod api_error;
+mod burst;
 mod cards;
 mod clock;
 mod config;

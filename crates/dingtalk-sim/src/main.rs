@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use dingtalk_sim::{Sim, SimConfig};
+use dingtalk_sim::opencode::long_markdown;
+use dingtalk_sim::{FakeOpenCode, FakeOpenCodeConfig, Script, Sim, SimConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "dingtalk-sim", about = "DingTalk cloud simulator on loopback")]
@@ -32,6 +33,11 @@ struct Args {
     /// Benchmarks shorten it so a paced backlog takes seconds, not minutes.
     #[arg(long)]
     rate_window_ms: Option<u64>,
+    /// Also serve a fake `opencode serve` on another loopback port and print
+    /// `OPENCODE_BASE_URL=http://127.0.0.1:PORT`. It echoes prompts; a prompt containing `[slow]` gets a
+    /// long answer streamed word by word (one word every 500 ms), so a test can stop it midway.
+    #[arg(long)]
+    opencode: bool,
 }
 
 fn optional_interval(ms: u64) -> Option<Duration> {
@@ -64,12 +70,30 @@ async fn main() -> anyhow::Result<()> {
     let sim = Sim::start_on(config, args.port)
         .await
         .context("starting the simulator")?;
+    let opencode = if args.opencode {
+        let fake = FakeOpenCode::start(FakeOpenCodeConfig::default())
+            .await
+            .context("starting the fake OpenCode")?;
+        fake.script_for(
+            "[slow]",
+            Script::slow(long_markdown(4_000), Duration::from_millis(500)),
+        );
+        Some(fake)
+    } else {
+        None
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "DINGTALK_SIM_BASE_URL={}", sim.base_url())?;
+        if let Some(fake) = &opencode {
+            writeln!(out, "OPENCODE_BASE_URL={}", fake.base_url())?;
+        }
         out.flush()?;
     }
     wait_for_signal().await?;
+    if let Some(fake) = opencode {
+        fake.shutdown().await;
+    }
     sim.shutdown().await;
     Ok(())
 }

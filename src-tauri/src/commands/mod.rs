@@ -6,6 +6,7 @@
 //! runs on the blocking pool.
 
 pub mod app;
+pub mod conversations;
 pub mod error;
 pub mod mcp_token;
 pub mod opencode;

@@ -17,3 +17,22 @@ pub async fn get_status(shell: State<'_, Shell>) -> Result<StatusSnapshot, Comma
         .ok_or_else(CommandError::starting)?;
     super::blocking(move || Ok(engine.status())).await
 }
+
+/// `get_health` (dashboard): the agent's reachability and sessions, the MCP URL and the last hour by minute,
+/// the same JSON as `GET /api/health` of `dingbridged`.
+#[tauri::command]
+pub async fn get_health(
+    shell: State<'_, Shell>,
+) -> Result<dingbridge_core::api::health::HealthView, CommandError> {
+    let engine = shell
+        .supervisor
+        .engine()
+        .ok_or_else(CommandError::starting)?;
+    let core = engine
+        .core()
+        .cloned()
+        .ok_or_else(|| CommandError::new("UNSUPPORTED", "this engine reports no health"))?;
+    dingbridge_core::api::health::health(&core)
+        .await
+        .map_err(|err| CommandError::internal(err.to_string()))
+}

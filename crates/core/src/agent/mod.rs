@@ -65,7 +65,8 @@ impl AgentRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentReply {
-    /// Markdown.
+    /// Markdown. Empty when the turn ended without text (e.g. it only ran tools): the bridge writes its own
+    /// note in the conversation's language instead.
     pub text: String,
 }
 

@@ -1,7 +1,7 @@
-//! Headless dashboard on loopback: `GET /api/status`, `GET /api/events` (SSE), the settings API
-//! (`settings_routes`) and the static `ui/`, all behind the login (`auth`). Any local web page can send
-//! requests to loopback ports, so the `Host` header must name loopback (DNS-rebinding defence) and
-//! responses carry a strict CSP.
+//! Headless dashboard on loopback: `GET /api/status`, `GET /api/events` (SSE, `live`), the settings API
+//! (`settings_routes`), the conversation calls (`conversation_routes`) and the static `ui/`, all behind the
+//! login (`auth`). Any local web page can send requests to loopback ports, so the `Host` header must name
+//! loopback (DNS-rebinding defence) and responses carry a strict CSP.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -34,6 +33,8 @@ pub fn router(host: Host, auth: Arc<DashboardAuth>, ui_dir: Option<PathBuf>) -> 
         .route("/api/events", get(events))
         .merge(settings_routes::routes())
         .merge(super::agent_servers::routes())
+        .merge(super::conversation_routes::routes())
+        .merge(super::health::routes())
         .with_state(host);
     if let Some(dir) = ui_dir {
         router = router.fallback_service(ServeDir::new(dir));
@@ -69,49 +70,23 @@ async fn status(State(host): State<Host>) -> Result<impl IntoResponse, ApiError>
     Ok(Json(engine.status()))
 }
 
-/// Live events of the engine running now. When a save restarts the engine, this stream ends and the
-/// browser's `EventSource` reconnects to the new one.
+/// Live events of the engine running now, and the list rows they changed (`live`). When a save restarts
+/// the engine, this stream ends and the browser's `EventSource` reconnects to the new one.
 async fn events(
     State(host): State<Host>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let engine = host.engine().ok_or(SettingsError::Starting)?;
-    let mut receiver = engine.subscribe();
-    let stream = async_stream(move |yield_event| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(event) => {
-                    let data = serde_json::to_string(&event).unwrap_or_default();
-                    if !yield_event(SseEvent::default().data(data)).await {
-                        return;
-                    }
-                }
-                // A slow dashboard skips ahead instead of slowing the engine down.
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return,
-            }
-        }
+    // Bounded: a dashboard that stops reading holds up only its own feed (whose bus receiver then skips
+    // ahead); when it goes away, the send fails and the feed ends.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<SseEvent>(64);
+    tokio::spawn(super::live::run(engine, move |text| {
+        let sender = sender.clone();
+        async move { sender.send(SseEvent::default().data(text)).await.is_ok() }
+    }));
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|event| (Ok(event), receiver))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
-/// A tiny generator: `body` pushes items through `yield_event`, which reports whether the client is still there.
-fn async_stream<F, Fut>(body: F) -> impl Stream<Item = Result<SseEvent, Infallible>>
-where
-    F: FnOnce(
-        Box<dyn Fn(SseEvent) -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>,
-    ) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (sender, receiver) = tokio::sync::mpsc::channel::<SseEvent>(64);
-    let yield_event = Box::new(move |event: SseEvent| {
-        let sender = sender.clone();
-        Box::pin(async move { sender.send(event).await.is_ok() })
-            as futures_util::future::BoxFuture<'static, bool>
-    });
-    tokio::spawn(body(yield_event));
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|event| (Ok(event), receiver))
-    })
 }
 
 async fn loopback_host_only(request: Request, next: Next) -> Response {

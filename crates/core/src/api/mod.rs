@@ -3,9 +3,13 @@
 
 pub mod agent_servers;
 pub mod auth;
+pub mod conversation_routes;
+pub mod conversations;
 pub mod errors;
+pub mod health;
 pub mod host;
 pub mod http;
+pub mod live;
 pub mod settings_routes;
 pub mod status;
 

@@ -1,5 +1,12 @@
 //! The status snapshot the dashboard renders (`GET /api/status`, Tauri command `get_status`).
 //! Field names are a stable contract with `ui/`.
+//!
+//! Invariant: the snapshot is bounded whatever the number of conversations ([`StatusSnapshot::bounded`]
+//! keeps at most [`SNAPSHOT_LIST_LIMIT`] entries per list and says how many there were); the full list is
+//! paged from the store (`GET /api/conversations`).
+
+/// Entries kept per per-conversation list of the snapshot.
+pub const SNAPSHOT_LIST_LIMIT: usize = 20;
 
 use serde::Serialize;
 
@@ -24,6 +31,26 @@ pub struct StatusSnapshot {
     pub auth: crate::dingtalk::auth::AuthStatus,
     /// Managed mode: each project's OpenCode server (empty in external mode).
     pub agent_servers: Vec<crate::agent::opencode::managed::ServerStatus>,
+}
+
+impl StatusSnapshot {
+    /// Cuts the per-conversation lists to their first [`SNAPSHOT_LIST_LIMIT`] entries (deepest queues, newest
+    /// conversations first), recording the full counts, so the snapshot's size does not grow with the number
+    /// of conversations.
+    pub fn bounded(mut self) -> Self {
+        // The engine's lists come already cut (with their totals); a longer list is cut here.
+        self.queues.conversations_total =
+            (self.queues.conversations_total).max(self.queues.conversations.len());
+        self.queues.conversations.truncate(SNAPSHOT_LIST_LIMIT);
+        self.queues.waiting_for_agent_total =
+            (self.queues.waiting_for_agent_total).max(self.queues.waiting_for_agent.len());
+        self.queues.waiting_for_agent.truncate(SNAPSHOT_LIST_LIMIT);
+        self.outbox.conversations_total =
+            (self.outbox.conversations_total).max(self.outbox.conversations.len());
+        self.outbox.conversations.truncate(SNAPSHOT_LIST_LIMIT);
+        self.conversations.truncate(SNAPSHOT_LIST_LIMIT);
+        self
+    }
 }
 
 /// `get_performance`: where time goes, how much flows, how much memory is used.
@@ -94,11 +121,15 @@ pub struct Counters {
 pub struct QueueStatus {
     pub total_depth: usize,
     pub in_flight: usize,
-    /// Only conversations with something queued.
+    /// Only conversations with something queued, deepest first (at most [`SNAPSHOT_LIST_LIMIT`] in a snapshot).
     pub conversations: Vec<ConversationQueue>,
+    /// Conversations with something queued (all of them).
+    pub conversations_total: usize,
     /// Messages whose turn waits for the agent to be reachable again (oldest first); they are answered
-    /// once it is back. Empty while the agent is up.
+    /// once it is back. Empty while the agent is up. At most [`SNAPSHOT_LIST_LIMIT`] in a snapshot.
     pub waiting_for_agent: Vec<WaitingTurn>,
+    /// Messages waiting for the agent (all of them).
+    pub waiting_for_agent_total: usize,
 }
 
 /// A message whose agent turn waits for the agent (OpenCode down, unreachable or restarting).
@@ -120,7 +151,7 @@ pub struct ConversationQueue {
     pub depth: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConversationSummary {
     pub conversation_id: String,
     pub title: String,
@@ -149,4 +180,94 @@ pub struct QuotaStatus {
     pub api_budget: u64,
     /// DingTalk said so (20001 frames), or the Stream budget is used up.
     pub exhausted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::{OutboxConversation, OutboxStatus};
+
+    /// 10,000 conversations each with a message waiting for the agent and a reply waiting to be sent.
+    fn backlogged(conversations: usize) -> StatusSnapshot {
+        let id = |n: usize| format!("cid{n:05}+long/conversation=id{}", "x".repeat(24));
+        StatusSnapshot {
+            mode: "serve".into(),
+            version: "0.0.0".into(),
+            started_at_ms: 0,
+            connection: ConnectionStatus {
+                state: ConnectionState::Connected,
+                reconnects: 0,
+                last_frame_at_ms: Some(1),
+                connected_since_ms: Some(1),
+                last_error: None,
+            },
+            counters: Counters::default(),
+            queues: QueueStatus {
+                total_depth: conversations,
+                in_flight: 4,
+                conversations: (0..conversations)
+                    .map(|n| ConversationQueue {
+                        conversation_id: id(n),
+                        depth: 1,
+                    })
+                    .collect(),
+                conversations_total: 0,
+                waiting_for_agent: Vec::new(),
+                waiting_for_agent_total: 0,
+            },
+            conversations: (0..200)
+                .map(|n| ConversationSummary {
+                    conversation_id: id(n),
+                    title: format!("Conversation {n} with a reasonably long title"),
+                    kind: "group".into(),
+                    last_message_at_ms: 1_700_000_000_000,
+                    last_preview: "p".repeat(120),
+                    messages: 20,
+                })
+                .collect(),
+            ack_latency: LatencySummary::default(),
+            quota: QuotaStatus {
+                month: "2026-12".into(),
+                stream_used: 0,
+                stream_budget: 1,
+                api_used: 0,
+                api_budget: 1,
+                exhausted: false,
+            },
+            outbox: OutboxStatus {
+                pending: conversations,
+                throttled: 0,
+                conversations: (0..conversations)
+                    .map(|n| OutboxConversation {
+                        conversation_id: id(n),
+                        pending: 1,
+                        rate_limited: true,
+                    })
+                    .collect(),
+                conversations_total: 0,
+            },
+            auth: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_snapshot_stays_under_64_kb_at_10000_backlogged_conversations() {
+        let snapshot = backlogged(10_000);
+        let unbounded = serde_json::to_vec(&snapshot).unwrap().len();
+        let bounded = serde_json::to_vec(&snapshot.bounded()).unwrap().len();
+        assert!(
+            unbounded > 1_000_000,
+            "the fixture is the large case ({unbounded} bytes)"
+        );
+        assert!(bounded < 64_000, "snapshot is {bounded} bytes");
+    }
+
+    #[test]
+    fn a_bounded_snapshot_says_how_many_conversations_it_left_out() {
+        let snapshot = backlogged(10_000).bounded();
+        assert_eq!(snapshot.queues.conversations.len(), SNAPSHOT_LIST_LIMIT);
+        assert_eq!(snapshot.queues.conversations_total, 10_000);
+        assert_eq!(snapshot.outbox.conversations_total, 10_000);
+        assert_eq!(snapshot.conversations.len(), SNAPSHOT_LIST_LIMIT);
+    }
 }

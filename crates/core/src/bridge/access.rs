@@ -4,6 +4,7 @@
 
 use crate::config::AccessSettings;
 use crate::dingtalk::{BotMessage, ConversationKind};
+use crate::i18n::{ChatKey, ChatText, Lang};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccessDecision {
@@ -39,28 +40,28 @@ pub fn decide(settings: &AccessSettings, message: &BotMessage) -> AccessDecision
     AccessDecision::Allowed
 }
 
-/// What the refused sender reads.
-pub fn refusal(decision: &AccessDecision, message: &BotMessage) -> Option<String> {
-    let staff = message
-        .sender_staff_id
-        .as_deref()
-        .unwrap_or("(external user, no userId)");
-    match decision {
-        AccessDecision::Allowed => None,
-        AccessDecision::NotConfigured => Some(format!(
-            "Sorry, this DingBridge has no allow-list yet, so it answers nobody.\n\n\
-             The owner can allow you by adding your userId `{staff}` to `allowed_staff_ids` in the `[access]` \
-             section of the DingBridge settings (and this group's id `{}` to `allowed_groups` for group chats).",
-            message.conversation_id
-        )),
-        AccessDecision::SenderNotAllowed => Some(format!(
-            "Sorry, you are not on this bot's allow-list. Ask its owner to add your userId `{staff}`."
-        )),
-        AccessDecision::GroupNotEnabled => Some(format!(
-            "Sorry, the bot does not answer in this group yet. Its owner can enable it by adding `{}` to `allowed_groups`.",
-            message.conversation_id
-        )),
-    }
+/// What the refused sender reads, in `lang`.
+pub fn refusal(decision: &AccessDecision, message: &BotMessage, lang: Lang) -> Option<String> {
+    let external = ChatText::get(lang, ChatKey::ExternalUser);
+    let staff = message.sender_staff_id.as_deref().unwrap_or(&external);
+    let conversation = message.conversation_id.as_str();
+    let text = match decision {
+        AccessDecision::Allowed => return None,
+        AccessDecision::NotConfigured => ChatText::render(
+            lang,
+            ChatKey::RefusalNotConfigured,
+            &[("staff", staff), ("conversation", conversation)],
+        ),
+        AccessDecision::SenderNotAllowed => {
+            ChatText::render(lang, ChatKey::RefusalSender, &[("staff", staff)])
+        }
+        AccessDecision::GroupNotEnabled => ChatText::render(
+            lang,
+            ChatKey::RefusalGroup,
+            &[("conversation", conversation)],
+        ),
+    };
+    Some(text)
 }
 
 #[cfg(test)]
@@ -99,10 +100,25 @@ mod tests {
         let m = message(ConversationKind::Single, Some("u1"));
         let decision = decide(&settings(&[], &[]), &m);
         assert_eq!(decision, AccessDecision::NotConfigured);
+        for lang in Lang::ALL {
+            let text = refusal(&decision, &m, lang).unwrap();
+            assert!(
+                text.contains("allowed_staff_ids") && text.contains("`u1`"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_external_sender_is_named_as_such_in_the_refusals_language() {
+        let m = message(ConversationKind::Single, None);
+        let decision = decide(&settings(&["u1"], &[]), &m);
+        let zh = refusal(&decision, &m, Lang::ZhCn).unwrap();
+        assert!(zh.contains("外部用户") && zh.starts_with("抱歉"), "{zh}");
+        let en = refusal(&decision, &m, Lang::En).unwrap();
         assert!(
-            refusal(&decision, &m)
-                .unwrap()
-                .contains("allowed_staff_ids")
+            en.contains("external user") && en.starts_with("Sorry"),
+            "{en}"
         );
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Invariant: nothing is dropped silently. Every file the agent does not get (too large, download refused or
 //! failed, no credentials) is named in the chat with the reason, once per message (the note's source id makes
-//! a replay a no-op), and the message's text still goes to the agent. A message type the bot cannot pass on
+//! a replay a no-op) in the conversation's language, and the message's text still goes to the agent. A message type the bot cannot pass on
 //! at all gets a clear answer instead of a turn.
 
 use std::time::Duration;
@@ -17,11 +17,14 @@ use crate::dingtalk::message_files::{
     AttachmentRef, MessageFileError, MessageFiles, StoredFile, attachments,
 };
 use crate::dingtalk::{BotMessage, MessageContent};
+use crate::i18n::Lang;
 use crate::store::Route;
 
-/// Chat texts of this module, in one place (moving them into the chat catalogue is one edit).
+/// Chat texts of this module, from the chat catalogue in the conversation's language.
 pub mod texts {
-    use crate::dingtalk::message_files::AttachmentRef;
+    use crate::dingtalk::message_files::{AttachmentKind, AttachmentRef, MessageFileError};
+    use crate::dingtalk::openapi::OpenApiError;
+    use crate::i18n::{ChatKey, ChatText, Lang};
 
     /// MiB with one decimal (none when whole), rounded up so a file just over the limit never reads as equal.
     fn mb(bytes: u64) -> String {
@@ -32,42 +35,89 @@ pub mod texts {
         }
     }
 
-    pub fn too_large(file: &AttachmentRef, size: Option<u64>, limit: u64) -> String {
-        let size = size.map(|s| format!(" ({} MB)", mb(s))).unwrap_or_default();
-        format!(
-            "⚠️ The file {}{size} is larger than the {} MB limit, so the agent did not get it. \
-             Send a smaller file, or put it where the agent can read it and send the path.",
-            file.label(),
-            mb(limit)
+    /// What the chat calls the file: its name when it has one, else "picture 2", "the voice message", ….
+    pub fn label(lang: Lang, file: &AttachmentRef) -> String {
+        if let Some(name) = file.file_name.as_deref().filter(|n| !n.is_empty()) {
+            return name.to_owned();
+        }
+        match file.kind {
+            AttachmentKind::Picture => ChatText::render(
+                lang,
+                ChatKey::AttachmentLabelPicture,
+                &[("index", &file.index.to_string())],
+            ),
+            AttachmentKind::Voice => ChatText::get(lang, ChatKey::AttachmentLabelVoice),
+            AttachmentKind::Video => ChatText::get(lang, ChatKey::AttachmentLabelVideo),
+            AttachmentKind::File => ChatText::get(lang, ChatKey::AttachmentLabelFile),
+        }
+    }
+
+    pub fn too_large(lang: Lang, file: &AttachmentRef, size: Option<u64>, limit: u64) -> String {
+        let file = label(lang, file);
+        let limit = mb(limit);
+        match size {
+            Some(size) => ChatText::render(
+                lang,
+                ChatKey::AttachmentTooLarge,
+                &[("file", &file), ("size", &mb(size)), ("limit", &limit)],
+            ),
+            None => ChatText::render(
+                lang,
+                ChatKey::AttachmentTooLargeUnknownSize,
+                &[("file", &file), ("limit", &limit)],
+            ),
+        }
+    }
+
+    pub fn failed(lang: Lang, file: &AttachmentRef, err: &MessageFileError) -> String {
+        ChatText::render(
+            lang,
+            ChatKey::AttachmentFailed,
+            &[("file", &label(lang, file)), ("reason", &reason(lang, err))],
         )
     }
 
-    pub fn failed(file: &AttachmentRef, reason: &str) -> String {
-        format!(
-            "⚠️ The {} could not be downloaded from DingTalk ({reason}), so the agent did not get it; \
-             the rest of your message went to the agent. Send it again if the agent needs it.",
-            file.label()
+    pub fn no_credentials(lang: Lang, file: &AttachmentRef) -> String {
+        ChatText::render(
+            lang,
+            ChatKey::AttachmentNoCredentials,
+            &[("file", &label(lang, file))],
         )
     }
 
-    pub fn no_credentials(file: &AttachmentRef) -> String {
-        format!(
-            "⚠️ The {} could not be downloaded: DingBridge has no DingTalk credentials to fetch files \
-             with. The rest of your message went to the agent.",
-            file.label()
-        )
+    pub fn unsupported(lang: Lang, note: &str) -> String {
+        match note.trim() {
+            "" => ChatText::get(lang, ChatKey::AttachmentUnsupported),
+            note => ChatText::render(lang, ChatKey::AttachmentUnsupportedSaid, &[("note", note)]),
+        }
     }
 
-    pub fn unsupported(note: &str) -> String {
-        let said = if note.trim().is_empty() {
-            String::new()
-        } else {
-            format!(" (DingTalk says: {})", note.trim())
+    /// A short reason for the chat (no URLs, no request ids).
+    fn reason(lang: Lang, err: &MessageFileError) -> String {
+        let (key, detail) = match err {
+            MessageFileError::Api(
+                OpenApiError::InvalidParams(fault)
+                | OpenApiError::NotFound(fault)
+                | OpenApiError::Rejected(fault),
+            ) => (ChatKey::AttachmentReasonRefused, fault.message.as_str()),
+            MessageFileError::Api(OpenApiError::PermissionDenied(_)) => {
+                (ChatKey::AttachmentReasonPermission, "")
+            }
+            MessageFileError::Api(OpenApiError::QuotaExhausted(_)) => {
+                (ChatKey::AttachmentReasonQuota, "")
+            }
+            MessageFileError::Api(OpenApiError::RateLimited { .. }) => {
+                (ChatKey::AttachmentReasonThrottled, "")
+            }
+            MessageFileError::Api(_) | MessageFileError::NoUrl => {
+                (ChatKey::AttachmentReasonNoAnswer, "")
+            }
+            MessageFileError::NoCode => (ChatKey::AttachmentReasonNoCode, ""),
+            MessageFileError::Fetch(detail) => (ChatKey::AttachmentReasonFetch, detail.as_str()),
+            MessageFileError::Io(detail) => (ChatKey::AttachmentReasonIo, detail.as_str()),
+            MessageFileError::TooLarge { .. } => (ChatKey::AttachmentReasonTooLarge, ""),
         };
-        format!(
-            "⚠️ This kind of message cannot be passed to the agent{said}. Send text, a picture, a \
-             file, a voice message or a video instead."
-        )
+        ChatText::render(lang, key, &[("detail", detail)])
     }
 }
 
@@ -85,6 +135,7 @@ impl Attachments {
         &self,
         message: &BotMessage,
         route: &Route,
+        lang: Lang,
         cancel: &CancellationToken,
     ) -> Option<Vec<AgentAttachment>> {
         let mut ready = Vec::new();
@@ -95,8 +146,14 @@ impl Attachments {
                     result = files.fetch(&message.conversation_id, &message.msg_id, &file) => result,
                 },
                 None => {
-                    self.note(message, route, &file, texts::no_credentials(&file), cancel)
-                        .await?;
+                    self.note(
+                        message,
+                        route,
+                        &file,
+                        texts::no_credentials(lang, &file),
+                        cancel,
+                    )
+                    .await?;
                     continue;
                 }
             };
@@ -115,9 +172,9 @@ impl Attachments {
                     tracing::warn!(msg_id = message.msg_id, file = file.index, code = err.code(), error = %err, "a file of the message did not reach the agent");
                     let text = match &err {
                         MessageFileError::TooLarge { limit, size } => {
-                            texts::too_large(&file, *size, *limit)
+                            texts::too_large(lang, &file, *size, *limit)
                         }
-                        other => texts::failed(&file, &reason(other)),
+                        other => texts::failed(lang, &file, other),
                     };
                     self.note(message, route, &file, text, cancel).await?;
                 }
@@ -127,9 +184,9 @@ impl Attachments {
     }
 
     /// The answer to a message type the agent cannot get; `None` for every other message.
-    pub fn unsupported_answer(message: &BotMessage) -> Option<String> {
+    pub fn unsupported_answer(message: &BotMessage, lang: Lang) -> Option<String> {
         match &message.content {
-            MessageContent::Unsupported { note } => Some(texts::unsupported(note)),
+            MessageContent::Unsupported { note } => Some(texts::unsupported(lang, note)),
             _ => None,
         }
     }
@@ -168,31 +225,5 @@ impl Attachments {
                 _ = tokio::time::sleep(every) => {}
             }
         }
-    }
-}
-
-/// A short reason for the chat (no URLs, no request ids).
-fn reason(err: &MessageFileError) -> String {
-    use crate::dingtalk::openapi::OpenApiError;
-    match err {
-        MessageFileError::Api(
-            OpenApiError::InvalidParams(fault)
-            | OpenApiError::NotFound(fault)
-            | OpenApiError::Rejected(fault),
-        ) => format!("DingTalk refused the download code: {}", fault.message),
-        MessageFileError::Api(OpenApiError::PermissionDenied(_)) => {
-            "the app lacks the permission to download robot message files".to_owned()
-        }
-        MessageFileError::Api(OpenApiError::QuotaExhausted(_)) => {
-            "the organization's monthly DingTalk API quota is used up".to_owned()
-        }
-        MessageFileError::Api(OpenApiError::RateLimited { .. }) => {
-            "DingTalk is throttling the app".to_owned()
-        }
-        MessageFileError::Api(_) | MessageFileError::NoUrl => "DingTalk did not answer".to_owned(),
-        MessageFileError::NoCode => "the message carried no download code".to_owned(),
-        MessageFileError::Fetch(detail) => format!("the download failed: {detail}"),
-        MessageFileError::Io(detail) => format!("it could not be stored: {detail}"),
-        MessageFileError::TooLarge { .. } => "it is too large".to_owned(),
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dingtalk::ConversationKind;
 use crate::dingtalk::cards::{CardClient, CardError, CardStreamer, CardTarget, StreamerConfig};
+use crate::i18n::{ChatKey, ChatText, Lang};
 use crate::store::Route;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,8 +40,6 @@ impl Default for CardSettings {
         }
     }
 }
-
-const CONTINUED: &str = "\n\n*(continued below)*";
 
 pub struct CardReplies {
     client: Option<CardClient>,
@@ -129,6 +128,7 @@ impl CardReplies {
         &self,
         streamer: CardStreamer,
         text: &str,
+        lang: Lang,
     ) -> Result<CardFinish, CardError> {
         if streamer.fits(text) {
             return match streamer.finish(text).await {
@@ -142,9 +142,10 @@ impl CardReplies {
             };
         }
         // Too large: the card keeps a readable beginning (cut at a line end), markdown carries the rest.
-        let budget = self.settings.safe_bytes.saturating_sub(CONTINUED.len());
+        let continued = format!("\n\n{}", ChatText::get(lang, ChatKey::CardContinued));
+        let budget = self.settings.safe_bytes.saturating_sub(continued.len());
         let head = &text[..card_cut(text, budget)];
-        let card_text = format!("{head}{CONTINUED}");
+        let card_text = format!("{head}{continued}");
         match streamer.finish(&card_text).await {
             Ok(_) => Ok(CardFinish {
                 remainder: text[head.len()..].trim_start_matches('\n').to_owned(),

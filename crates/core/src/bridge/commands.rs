@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
+use super::language::ChatLanguages;
 use super::permissions::PermissionBroker;
 use super::processor::INTERRUPTED;
 use super::queues::ConversationQueues;
 use crate::agent::AgentBackend;
 use crate::agent::opencode::managed::ManagedBackend;
+use crate::events::ConnectionState;
+use crate::i18n::{ChatKey, ChatText, Lang};
 use crate::metrics::Metrics;
 use crate::quota::QuotaMeter;
 use crate::store::{InboxState, Store};
@@ -30,6 +33,8 @@ pub enum ChatCommand {
     Retry,
     /// `/project [name]`: list the projects, or switch the chat to one.
     Project(Option<String>),
+    /// `/lang [tag]`: show, or set, the language of this chat's bridge replies.
+    Lang(Option<String>),
     Unknown(String),
 }
 
@@ -42,33 +47,24 @@ pub fn parse(text: &str) -> Option<ChatCommand> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphabetic() || c == '?') {
         return None;
     }
+    let argument = || text.split_whitespace().nth(1).map(str::to_owned);
     Some(match name.to_ascii_lowercase().as_str() {
         "new" | "reset" => ChatCommand::New,
         "stop" | "abort" => ChatCommand::Stop,
         "status" => ChatCommand::Status,
         "help" | "?" => ChatCommand::Help,
-        "allow" | "yes" => ChatCommand::Allow(text.split_whitespace().nth(1).map(str::to_owned)),
-        "deny" | "no" => ChatCommand::Deny(text.split_whitespace().nth(1).map(str::to_owned)),
+        "allow" | "yes" => ChatCommand::Allow(argument()),
+        "deny" | "no" => ChatCommand::Deny(argument()),
         "answer" => ChatCommand::Answer(text.trim_start()[word.len()..].trim().to_owned()),
         "skip" => ChatCommand::Skip,
         "retry" => ChatCommand::Retry,
         "project" | "projects" => ChatCommand::Project(
             Some(text.trim_start()[word.len()..].trim().to_owned()).filter(|n| !n.is_empty()),
         ),
+        "lang" | "language" => ChatCommand::Lang(argument()),
         _ => ChatCommand::Unknown(word.to_owned()),
     })
 }
-
-pub const HELP: &str = "**DingBridge commands**\n\n\
-- `/new` — start a fresh agent session for this chat\n\
-- `/stop` — stop the answer that is running now\n\
-- `/status` — bridge and agent state\n\
-- `/allow` / `/deny` — answer the agent's oldest open permission request (`/allow <id>` for a given one)\n\
-- `/answer <text>` / `/skip` — answer or dismiss the agent's question\n\
-- `/retry` — ask again when an answer was interrupted\n\
-- `/project` — list the projects; `/project <name>` works in that project from now on\n\
-- `/help` — this list\n\n\
-Anything else is sent to the agent.";
 
 pub struct Commands {
     pub agent: Arc<dyn AgentBackend>,
@@ -79,22 +75,32 @@ pub struct Commands {
     pub metrics: Arc<Metrics>,
     pub quota: Arc<QuotaMeter>,
     pub store: Store,
+    pub languages: ChatLanguages,
 }
 
 impl Commands {
-    /// Runs the command and returns what to answer in the chat.
+    /// Runs the command and returns what to answer in the chat, in the conversation's language.
     pub async fn run(&self, command: &ChatCommand, conversation_id: &str) -> String {
+        let lang = self.languages.of(conversation_id).await;
+        let text = |key| ChatText::get(lang, key);
+        let with_error = |key, err: &dyn std::fmt::Display| {
+            ChatText::render(lang, key, &[("error", &err.to_string())])
+        };
         match command {
-            ChatCommand::Help => HELP.into(),
-            ChatCommand::Unknown(word) => format!("Unknown command `{word}`.\n\n{HELP}"),
+            ChatCommand::Help => text(ChatKey::Help),
+            ChatCommand::Unknown(word) => ChatText::render(
+                lang,
+                ChatKey::UnknownCommand,
+                &[("command", word), ("help", &text(ChatKey::Help))],
+            ),
             ChatCommand::New => match self.agent.reset_session(conversation_id).await {
-                Ok(()) => "Started a fresh agent session for this chat.".into(),
-                Err(err) => format!("Could not start a new session: {err}"),
+                Ok(()) => text(ChatKey::NewDone),
+                Err(err) => with_error(ChatKey::NewFailed, &err),
             },
             ChatCommand::Stop => match self.agent.abort(conversation_id).await {
-                Ok(true) => "Stopped the running answer.".into(),
-                Ok(false) => "Nothing is running in this chat.".into(),
-                Err(err) => format!("Could not stop the agent: {err}"),
+                Ok(true) => text(ChatKey::StopDone),
+                Ok(false) => text(ChatKey::StopNothing),
+                Err(err) => with_error(ChatKey::StopFailed, &err),
             },
             ChatCommand::Allow(id) | ChatCommand::Deny(id) => {
                 let allow = matches!(command, ChatCommand::Allow(_));
@@ -103,31 +109,37 @@ impl Commands {
                     .answer(conversation_id, id.as_deref(), allow)
                     .await;
                 let left = self.permissions.open_asks(conversation_id);
-                let more = if left > 0 {
-                    format!(" {left} more request(s) still open.")
-                } else {
-                    String::new()
+                let more = match left {
+                    0 => None,
+                    1 => Some(text(ChatKey::PermissionStillOpenOne)),
+                    n => Some(ChatText::render(
+                        lang,
+                        ChatKey::PermissionStillOpenMany,
+                        &[("count", &n.to_string())],
+                    )),
+                };
+                let answered = |key, id: &str| {
+                    let done = ChatText::render(lang, key, &[("id", id)]);
+                    match &more {
+                        // Two whole sentences; each language's sentence order is the same.
+                        Some(more) => format!("{done} {more}"),
+                        None => done,
+                    }
                 };
                 match (answer, id) {
-                    (Ok(Some(id)), _) if allow => {
-                        format!("Allowed `{id}`. The agent continues.{more}")
-                    }
-                    (Ok(Some(id)), _) => {
-                        format!("Denied `{id}`. The agent was told not to do it.{more}")
-                    }
+                    (Ok(Some(id)), _) if allow => answered(ChatKey::PermissionAllowed, &id),
+                    (Ok(Some(id)), _) => answered(ChatKey::PermissionDenied, &id),
                     (Ok(None), Some(id)) => {
-                        format!("There is no open permission request `{id}` in this chat.")
+                        ChatText::render(lang, ChatKey::PermissionNoSuch, &[("id", id)])
                     }
-                    (Ok(None), None) => {
-                        "There is no pending permission request in this chat.".into()
-                    }
-                    (Err(err), _) => format!("Could not answer the agent: {err}"),
+                    (Ok(None), None) => text(ChatKey::PermissionNonePending),
+                    (Err(err), _) => with_error(ChatKey::AnswerFailed, &err),
                 }
             }
-            ChatCommand::Answer(text) if text.is_empty() => "Usage: `/answer <your answer>`".into(),
+            ChatCommand::Answer(answer) if answer.is_empty() => text(ChatKey::AnswerUsage),
             ChatCommand::Answer(_) | ChatCommand::Skip => {
                 let answer = match command {
-                    ChatCommand::Answer(text) => Some(text.clone()),
+                    ChatCommand::Answer(answer) => Some(answer.clone()),
                     _ => None,
                 };
                 let answered = answer.is_some();
@@ -136,19 +148,53 @@ impl Commands {
                     .answer_question(conversation_id, answer)
                     .await
                 {
-                    Ok(Some(_)) if answered => "Answer passed to the agent.".into(),
-                    Ok(Some(_)) => "Question dismissed.".into(),
-                    Ok(None) => "The agent has no open question in this chat.".into(),
-                    Err(err) => format!("Could not answer the agent: {err}"),
+                    Ok(Some(_)) if answered => text(ChatKey::AnswerPassed),
+                    Ok(Some(_)) => text(ChatKey::QuestionDismissed),
+                    Ok(None) => text(ChatKey::QuestionNone),
+                    Err(err) => with_error(ChatKey::AnswerFailed, &err),
                 }
             }
-            ChatCommand::Status => self.status(conversation_id).await,
-            ChatCommand::Project(name) => self.project(conversation_id, name.as_deref()).await,
+            ChatCommand::Status => self.status(conversation_id, lang).await,
+            ChatCommand::Project(name) => {
+                super::project_command::run(
+                    self.managed.as_ref(),
+                    conversation_id,
+                    name.as_deref(),
+                    lang,
+                )
+                .await
+            }
             ChatCommand::Retry => match self.retry(conversation_id).await {
-                Ok(true) => "Asking the agent again.".into(),
-                Ok(false) => "There is no interrupted answer to retry in this chat.".into(),
-                Err(err) => format!("Could not retry: {err}"),
+                Ok(true) => text(ChatKey::RetryStarted),
+                Ok(false) => text(ChatKey::RetryNothing),
+                Err(err) => with_error(ChatKey::RetryFailed, &err),
             },
+            ChatCommand::Lang(choice) => self.lang(conversation_id, lang, choice.as_deref()).await,
+        }
+    }
+
+    /// `/lang`: shows the current language, or sets a new one and confirms it in that language.
+    async fn lang(&self, conversation_id: &str, current: Lang, choice: Option<&str>) -> String {
+        let available = Lang::ALL.map(|l| format!("`{l}`")).join(", ");
+        let Some(choice) = choice else {
+            return ChatText::render(
+                current,
+                ChatKey::LangCurrent,
+                &[("current", current.tag()), ("available", &available)],
+            );
+        };
+        let Some(chosen) = Lang::parse(choice) else {
+            return ChatText::render(
+                current,
+                ChatKey::LangUnknown,
+                &[("given", choice), ("available", &available)],
+            );
+        };
+        match self.languages.set(conversation_id, chosen).await {
+            Ok(()) => ChatText::render(chosen, ChatKey::LangSet, &[("lang", chosen.tag())]),
+            Err(err) => {
+                ChatText::render(current, ChatKey::LangFailed, &[("error", &err.to_string())])
+            }
         }
     }
 
@@ -170,53 +216,67 @@ impl Commands {
         Ok(true)
     }
 
-    async fn project(&self, conversation_id: &str, name: Option<&str>) -> String {
-        super::project_command::run(self.managed.as_ref(), conversation_id, name).await
-    }
-
-    async fn status(&self, conversation_id: &str) -> String {
+    async fn status(&self, conversation_id: &str, lang: Lang) -> String {
         let connection = self.metrics.connection();
         let queues = self.queues.status();
-        let here = queues
-            .conversations
-            .iter()
-            .find(|q| q.conversation_id == conversation_id)
-            .map_or(0, |q| q.depth);
+        // The status lists only the deepest queues; this conversation's own depth is asked directly.
+        let (here, _) = self.queues.activity(conversation_id);
+        let name = self.agent.name();
         let agent = match self.agent.health().await {
-            Ok(health) if health.healthy => format!(
-                "{} is up{}",
-                self.agent.name(),
-                health
-                    .version
-                    .map(|v| format!(" (version {v})"))
-                    .unwrap_or_default()
-            ),
-            Ok(_) => format!("{} reports a problem", self.agent.name()),
-            Err(err) => format!("{} is not reachable: {err}", self.agent.name()),
-        };
-        let usage = self.quota.usage();
-        format!(
-            "**DingBridge status**\n\n\
-             - DingTalk: {:?}, {} reconnects\n\
-             - Agent: {agent}\n\
-             - Waiting in this chat: {here}; in all chats: {}; running now: {}\n\
-             - Permission request pending here: {}\n\
-             - DingTalk usage in {}: {} / {} Stream messages, {} / {} API calls",
-            connection.state,
-            connection.reconnects,
-            queues.total_depth,
-            queues.in_flight,
-            if self.permissions.is_pending(conversation_id) {
-                "yes"
-            } else {
-                "no"
+            Ok(health) if health.healthy => match health.version {
+                Some(version) => ChatText::render(
+                    lang,
+                    ChatKey::StatusAgentUpVersion,
+                    &[("agent", name), ("version", &version)],
+                ),
+                None => ChatText::render(lang, ChatKey::StatusAgentUp, &[("agent", name)]),
             },
-            usage.month,
-            usage.stream_used,
-            usage.stream_budget,
-            usage.api_used,
-            usage.api_budget,
+            Ok(_) => ChatText::render(lang, ChatKey::StatusAgentProblem, &[("agent", name)]),
+            Err(err) => ChatText::render(
+                lang,
+                ChatKey::StatusAgentUnreachable,
+                &[("agent", name), ("error", &err.to_string())],
+            ),
+        };
+        let pending = ChatText::get(
+            lang,
+            if self.permissions.is_pending(conversation_id) {
+                ChatKey::StatusYes
+            } else {
+                ChatKey::StatusNo
+            },
+        );
+        let usage = self.quota.usage();
+        ChatText::render(
+            lang,
+            ChatKey::Status,
+            &[
+                (
+                    "connection",
+                    &ChatText::get(lang, connection_key(connection.state)),
+                ),
+                ("reconnects", &connection.reconnects.to_string()),
+                ("agent", &agent),
+                ("here", &here.to_string()),
+                ("total", &queues.total_depth.to_string()),
+                ("running", &queues.in_flight.to_string()),
+                ("pending", &pending),
+                ("month", &usage.month),
+                ("stream_used", &usage.stream_used.to_string()),
+                ("stream_budget", &usage.stream_budget.to_string()),
+                ("api_used", &usage.api_used.to_string()),
+                ("api_budget", &usage.api_budget.to_string()),
+            ],
         )
+    }
+}
+
+fn connection_key(state: ConnectionState) -> ChatKey {
+    match state {
+        ConnectionState::Connected => ChatKey::StatusConnected,
+        ConnectionState::Connecting => ChatKey::StatusConnecting,
+        ConnectionState::Backoff => ChatKey::StatusBackoff,
+        ConnectionState::Stopped => ChatKey::StatusStopped,
     }
 }
 
@@ -248,6 +308,24 @@ mod tests {
             parse("/answer use the staging DB"),
             Some(ChatCommand::Answer("use the staging DB".into()))
         );
+    }
+
+    #[test]
+    fn lang_takes_an_optional_language() {
+        assert_eq!(parse("/lang"), Some(ChatCommand::Lang(None)));
+        assert_eq!(
+            parse("/LANG en"),
+            Some(ChatCommand::Lang(Some("en".into())))
+        );
+    }
+
+    #[test]
+    fn help_lists_lang_and_says_groups_need_an_at_mention_in_both_languages() {
+        for (lang, at_rule) in [(Lang::En, "@mention the bot"), (Lang::ZhCn, "@ 机器人")] {
+            let help = ChatText::get(lang, ChatKey::Help);
+            assert!(help.contains("`/lang`"), "{help}");
+            assert!(help.contains(at_rule), "{help}");
+        }
     }
 
     #[test]

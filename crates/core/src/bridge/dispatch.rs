@@ -70,8 +70,14 @@ impl Dispatcher {
             } else {
                 self.recently_refused
                     .insert(message.conversation_id.clone(), ());
-                let text = access::refusal(&decision, message).unwrap_or_default();
-                self.answer_now(&item, text);
+                let this = self.clone();
+                let item = item.clone();
+                tokio::spawn(async move {
+                    let message = &item.message;
+                    let lang = this.commands.languages.of(&message.conversation_id).await;
+                    let text = access::refusal(&decision, message, lang).unwrap_or_default();
+                    this.answer(&item, text).await;
+                });
             }
             return;
         }
@@ -96,12 +102,6 @@ impl Dispatcher {
                 tracing::error!(code = err.code(), error = %err, "cannot settle refused message");
             }
         });
-    }
-
-    fn answer_now(self: &Arc<Self>, item: &InboxItem, text: String) {
-        let this = self.clone();
-        let item = item.clone();
-        tokio::spawn(async move { this.answer(&item, text).await });
     }
 
     async fn answer(&self, item: &InboxItem, text: String) {

@@ -11,6 +11,7 @@ mod delivery;
 mod dispatch;
 mod error;
 mod intake;
+mod language;
 mod outbox;
 mod pacer;
 mod permissions;
@@ -28,7 +29,11 @@ pub use delivery::RouteDelivery;
 pub use dispatch::Dispatcher;
 pub use error::BridgeError;
 pub use intake::Intake;
-pub use outbox::{Deliver, Delivered, DeliveryOutcome, Outbox, OutboxConversation, OutboxStatus};
+pub use language::ChatLanguages;
+pub use outbox::{
+    ConversationOutbox, Deliver, Delivered, DeliveryOutcome, Outbox, OutboxConversation,
+    OutboxStatus,
+};
 pub use pacer::{Pacer, PacingSettings};
 pub use permissions::PermissionBroker;
 pub use processor::ReplyProcessor;

@@ -13,10 +13,12 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::pacer::Pacer;
+use crate::api::status::SNAPSHOT_LIST_LIMIT;
 use crate::dingtalk::send::SendError;
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
 use crate::store::{OutboundMessage, OutboxItem, OutboxState, Store};
+use crate::top::top_n;
 
 /// What actually talks to DingTalk (webhook or OpenAPI, chosen per message).
 #[async_trait]
@@ -46,6 +48,8 @@ pub struct OutboxStatus {
     /// Sends that DingTalk throttled and were retried.
     pub throttled: u64,
     pub conversations: Vec<OutboxConversation>,
+    /// Conversations with something pending (all of them; `conversations` may be cut in a snapshot).
+    pub conversations_total: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -56,8 +60,21 @@ pub struct OutboxConversation {
     pub rate_limited: bool,
 }
 
+/// One conversation's outbox as the dashboard shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ConversationOutbox {
+    /// Rows not yet delivered (including the one being sent).
+    pub pending: usize,
+    /// Waiting for the conversation's rate limit (the pacer) now.
+    pub rate_limited: bool,
+    /// DingTalk throttled (or failed transiently) the last attempt: the next one is due at this time.
+    pub retry_at_ms: Option<i64>,
+}
+
 #[derive(Default)]
 struct State {
+    /// Conversations whose last attempt failed transiently, and when the next attempt is due.
+    retry_at: HashMap<String, i64>,
     queues: HashMap<String, VecDeque<OutboxItem>>,
     active: HashSet<String>,
     rate_limited: HashSet<String>,
@@ -135,28 +152,49 @@ impl Outbox {
         self.inner.outcomes.subscribe()
     }
 
+    /// Totals, and the [`SNAPSHOT_LIST_LIMIT`] conversations with the most pending sends (ties by id), chosen
+    /// without sorting them all.
     pub fn status(&self) -> OutboxStatus {
         let state = lock(&self.inner.state);
-        let mut conversations: Vec<OutboxConversation> = state
+        let waiting: Vec<(&String, usize)> = state
             .pending
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(id, n)| OutboxConversation {
-                conversation_id: id.clone(),
-                pending: *n,
-                rate_limited: state.rate_limited.contains(id),
-            })
+            .map(|(id, n)| (id, *n))
             .collect();
-        conversations.sort_by(|a, b| {
-            b.pending
-                .cmp(&a.pending)
-                .then_with(|| a.conversation_id.cmp(&b.conversation_id))
-        });
+        let conversations_total = waiting.len();
+        let conversations = top_n(waiting, SNAPSHOT_LIST_LIMIT, |a, b| {
+            b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0))
+        })
+        .into_iter()
+        .map(|(id, pending)| OutboxConversation {
+            conversation_id: id.clone(),
+            pending,
+            rate_limited: state.rate_limited.contains(id),
+        })
+        .collect();
         OutboxStatus {
             pending: state.pending.values().sum(),
             throttled: state.throttled,
+            conversations_total,
             conversations,
         }
+    }
+
+    /// One conversation's outbox right now.
+    pub fn conversation(&self, conversation_id: &str) -> ConversationOutbox {
+        let state = lock(&self.inner.state);
+        ConversationOutbox {
+            pending: state.pending.get(conversation_id).copied().unwrap_or(0),
+            rate_limited: state.rate_limited.contains(conversation_id),
+            retry_at_ms: state.retry_at.get(conversation_id).copied(),
+        }
+    }
+
+    /// Conversations waiting for their rate limit now, at most `limit` of them.
+    pub fn rate_limited(&self, limit: usize) -> Vec<String> {
+        let state = lock(&self.inner.state);
+        state.rate_limited.iter().take(limit).cloned().collect()
     }
 
     /// Resolves once nothing is pending (tests, graceful drain).
@@ -247,7 +285,11 @@ async fn send_with_retries(inner: &Inner, conversation: &str, item: &OutboxItem)
             _ = inner.cancel.cancelled() => return false,
             _ = inner.pacer.acquire(conversation) => {}
         }
-        lock(&inner.state).rate_limited.remove(conversation);
+        {
+            let mut state = lock(&inner.state);
+            state.rate_limited.remove(conversation);
+            state.retry_at.remove(conversation);
+        }
         let started = Instant::now();
         let result = inner.deliver.deliver(&item.message).await;
         inner.metrics.send_latency.record(started.elapsed());
@@ -285,6 +327,11 @@ async fn send_with_retries(inner: &Inner, conversation: &str, item: &OutboxItem)
                     .unwrap_or(Duration::from_secs(60))
                     .max(err.retry_after().unwrap_or_default());
                 tracing::warn!(outbox_id = item.id, conversation, code = err.code(), error = %err, delay_ms = delay.as_millis() as u64, "send failed; retrying");
+                let due = crate::time::now_ms()
+                    .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                lock(&inner.state)
+                    .retry_at
+                    .insert(conversation.to_owned(), due);
                 tokio::select! {
                     _ = inner.cancel.cancelled() => return false,
                     _ = tokio::time::sleep(delay) => {}

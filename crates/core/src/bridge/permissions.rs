@@ -150,6 +150,11 @@ impl PermissionBroker {
         self.pending.count(conversation_id) > 0
     }
 
+    /// Whether the agent's question waits for an answer in the conversation.
+    pub fn question_pending(&self, conversation_id: &str) -> bool {
+        self.questions.count(conversation_id) > 0
+    }
+
     /// How many permission asks are open in the conversation.
     pub fn open_asks(&self, conversation_id: &str) -> usize {
         self.pending.count(conversation_id)

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::attachments::Attachments;
 use super::cards::CardReplies;
+use super::language::ChatLanguages;
 use super::permissions::PermissionBroker;
 use super::persist;
 use super::queues::ItemProcessor;
@@ -22,15 +23,12 @@ use crate::agent::{
 };
 use crate::dingtalk::cards::{CardError, CardStreamer};
 use crate::events::{Event, EventBus};
+use crate::i18n::{ChatKey, ChatText, Lang};
 use crate::metrics::Metrics;
 use crate::store::{InboxItem, InboxState, Route, Store};
 
 /// How long shutdown waits for the agent to confirm an abort.
 const SHUTDOWN_ABORT_WAIT: Duration = Duration::from_secs(3);
-
-/// What the chat is told when the agent's answer was cut off.
-pub const INTERRUPTED_NOTE: &str = "⚠️ The answer to this message was interrupted (the agent stopped mid-answer), \
-so nothing of it is sent. Reply `/retry` to ask again.";
 
 /// The inbox error that marks a message `/retry` can run again.
 pub const INTERRUPTED: &str = "interrupted";
@@ -46,6 +44,8 @@ pub struct ReplyProcessor {
     pub retry_delay: Duration,
     /// Fetches the message's files before the turn.
     pub attachments: Attachments,
+    /// The language of the notes the bridge itself writes into the chat.
+    pub languages: ChatLanguages,
 }
 
 enum TurnOutcome {
@@ -81,6 +81,7 @@ impl ReplyProcessor {
             .without_max_times()
             .build();
         let mut told_unavailable = false;
+        let lang = self.languages.of(&message.conversation_id).await;
         loop {
             self.events.publish(Event::AgentStarted {
                 msg_id: message.msg_id.clone(),
@@ -97,6 +98,7 @@ impl ReplyProcessor {
                     route: route.clone(),
                     msg_id: message.msg_id.clone(),
                     events: self.events.clone(),
+                    lang,
                 },
             ));
             let request = AgentRequest::from_message(message).with_attachments(files.to_vec());
@@ -161,8 +163,10 @@ impl ReplyProcessor {
                             conversation_id: message.conversation_id.clone(),
                             reason: reason.clone(),
                         });
-                        let notice = format!(
-                            "⏳ The agent is not reachable right now ({reason}). Your message is kept and will be answered as soon as it is back."
+                        let notice = ChatText::render(
+                            lang,
+                            ChatKey::AgentUnreachable,
+                            &[("reason", &reason)],
                         );
                         let source = format!("{}#unavailable", message.msg_id);
                         if let Err(err) = self
@@ -205,12 +209,17 @@ impl ItemProcessor for ReplyProcessor {
             error: format!("internal error: {panic}"),
         });
         let route = Route::from_message(message);
-        let note = "⚠️ DingBridge hit an internal error while answering this message, so it was not \
-                    answered. Please send it again; the error is in DingBridge's log.";
+        let lang = self.languages.of(&message.conversation_id).await;
+        let note = ChatText::get(lang, ChatKey::InternalError);
         let source = format!("{}#panic", message.msg_id);
         persist::until_stored("the failure note", &message.msg_id, &cancel, || {
-            self.replies
-                .send(&route, note, MessageFormat::Markdown, source.clone(), false)
+            self.replies.send(
+                &route,
+                &note,
+                MessageFormat::Markdown,
+                source.clone(),
+                false,
+            )
         })
         .await;
         persist::until_stored("the message's state", &message.msg_id, &cancel, || {
@@ -226,7 +235,8 @@ impl ItemProcessor for ReplyProcessor {
     async fn process(&self, item: InboxItem, cancel: CancellationToken) {
         let message = &item.message;
         let route = Route::from_message(message);
-        if let Some(answer) = Attachments::unsupported_answer(message) {
+        let lang = self.languages.of(&message.conversation_id).await;
+        if let Some(answer) = Attachments::unsupported_answer(message, lang) {
             persist::until_stored("the reply", &message.msg_id, &cancel, || {
                 self.replies.send(
                     &route,
@@ -240,16 +250,27 @@ impl ItemProcessor for ReplyProcessor {
             return;
         }
         // Cancelled by shutdown: the message stays queued and is replayed on the next start.
-        let Some(files) = self.attachments.prepare(message, &route, &cancel).await else {
+        let Some(files) = self
+            .attachments
+            .prepare(message, &route, lang, &cancel)
+            .await
+        else {
             return;
         };
-        let outcome = self.run_turn(&item, &route, &cancel, &files).await;
+        let outcome = match self.run_turn(&item, &route, &cancel, &files).await {
+            // A turn that only ran tools: say so in the chat's language (an empty text means "/stop" below).
+            TurnOutcome::Reply(mut reply, card) if reply.text.trim().is_empty() => {
+                reply.text = ChatText::get(lang, ChatKey::EmptyReply);
+                TurnOutcome::Reply(reply, card)
+            }
+            outcome => outcome,
+        };
         self.metrics.waiting_for_agent.done(&message.msg_id);
         let (text, ok) = match outcome {
             TurnOutcome::Cancelled => return, // stays queued; replayed on the next start
             TurnOutcome::Reply(reply, None) => (reply.text, true),
             TurnOutcome::Reply(reply, Some(card)) => {
-                match self.cards.finish(card, &reply.text).await {
+                match self.cards.finish(card, &reply.text, lang).await {
                     // The card holds the answer (or its beginning); markdown carries what did not fit.
                     Ok(finish) => {
                         self.record_card_reply(&route, message.msg_id.clone(), &reply.text)
@@ -261,19 +282,24 @@ impl ItemProcessor for ReplyProcessor {
             }
             TurnOutcome::Failed(AgentError::Aborted, card) => {
                 if let Some(card) = card {
-                    self.cards.fail(card, "Stopped.").await;
+                    self.cards
+                        .fail(card, &ChatText::get(lang, ChatKey::CardStopped))
+                        .await;
                 }
                 (String::new(), false)
             }
             TurnOutcome::Failed(AgentError::Interrupted, card) => {
                 if let Some(card) = card {
-                    self.cards.fail(card, "Interrupted.").await;
+                    self.cards
+                        .fail(card, &ChatText::get(lang, ChatKey::CardInterrupted))
+                        .await;
                 }
-                self.settle_interrupted(&item, &route, &cancel).await;
+                self.settle_interrupted(&item, &route, lang, &cancel).await;
                 return;
             }
             TurnOutcome::Failed(err, card) => {
-                let note = format!("⚠️ The agent could not answer: {err}");
+                let note =
+                    ChatText::render(lang, ChatKey::AgentFailed, &[("error", &err.to_string())]);
                 let shown_in_card = match card {
                     Some(card) => self.cards.fail(card, &note).await,
                     None => false,
@@ -321,18 +347,15 @@ impl ReplyProcessor {
         &self,
         item: &InboxItem,
         route: &Route,
+        lang: Lang,
         cancel: &CancellationToken,
     ) {
         let msg_id = &item.message.msg_id;
+        let note = ChatText::get(lang, ChatKey::Interrupted);
         let source = format!("{msg_id}#interrupted");
         let noted = persist::until_stored("the interrupted note", msg_id, cancel, || {
-            self.replies.send(
-                route,
-                INTERRUPTED_NOTE,
-                MessageFormat::Markdown,
-                source.clone(),
-                false,
-            )
+            self.replies
+                .send(route, &note, MessageFormat::Markdown, source.clone(), false)
         })
         .await;
         if noted.is_none() {
@@ -353,6 +376,7 @@ struct Relay {
     route: Route,
     msg_id: String,
     events: EventBus,
+    lang: Lang,
 }
 
 /// Relays a turn's progress while it runs: text into the AI card (created on the first text), permission
@@ -368,6 +392,7 @@ async fn relay_updates(
         route,
         msg_id,
         events,
+        lang,
     } = relay;
     let mut card: Option<CardStreamer> = None;
     let mut card_tried = false;
@@ -403,10 +428,14 @@ async fn relay_updates(
                 });
                 let minutes = permissions.timeout().as_secs().div_ceil(60);
                 (
-                    format!(
-                        "🔐 **The agent asks for permission** (`{id}`)\n\n{summary}\n\n\
-                         Reply `/allow {id}` or `/deny {id}`; a bare `/allow` or `/deny` answers the \
-                         oldest open request. Denied automatically after {minutes} min."
+                    ChatText::render(
+                        lang,
+                        ChatKey::PermissionAsk,
+                        &[
+                            ("id", &id),
+                            ("summary", &summary),
+                            ("minutes", &minutes.to_string()),
+                        ],
                     ),
                     format!("{msg_id}#permission-{id}"),
                 )
@@ -414,9 +443,7 @@ async fn relay_updates(
             AgentUpdate::QuestionAsked { id, question } => {
                 permissions.ask_question(&route.conversation_id, &id);
                 (
-                    format!(
-                        "❓ **The agent asks**\n\n{question}\n\nReply `/answer <your answer>` or `/skip`."
-                    ),
+                    ChatText::render(lang, ChatKey::QuestionAsk, &[("question", &question)]),
                     format!("{msg_id}#question-{id}"),
                 )
             }

@@ -15,9 +15,10 @@ use futures_util::FutureExt;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::status::{ConversationQueue, QueueStatus};
+use crate::api::status::{ConversationQueue, QueueStatus, SNAPSHOT_LIST_LIMIT};
 use crate::events::{Event, EventBus};
 use crate::store::InboxItem;
+use crate::top::top_n;
 
 #[async_trait]
 pub trait ItemProcessor: Send + Sync + 'static {
@@ -34,6 +35,8 @@ struct QueueState {
     queues: HashMap<String, VecDeque<InboxItem>>,
     /// Conversations that currently have a worker.
     active: HashSet<String>,
+    /// Conversations whose worker is processing an item now (the agent's turn, for the dashboard).
+    running: HashSet<String>,
     waiting: usize,
     in_flight: usize,
 }
@@ -101,29 +104,43 @@ impl ConversationQueues {
         }
     }
 
+    /// Totals, and the [`SNAPSHOT_LIST_LIMIT`] deepest queues (ties by id) chosen without sorting them all.
     pub fn status(&self) -> QueueStatus {
         let state = lock(&self.inner.state);
-        let mut conversations: Vec<ConversationQueue> = state
+        let waiting: Vec<(&String, usize)> = state
             .queues
             .iter()
             .filter(|(_, queue)| !queue.is_empty())
-            .map(|(id, queue)| ConversationQueue {
-                conversation_id: id.clone(),
-                depth: queue.len(),
-            })
+            .map(|(id, queue)| (id, queue.len()))
             .collect();
-        conversations.sort_by(|a, b| {
-            b.depth
-                .cmp(&a.depth)
-                .then_with(|| a.conversation_id.cmp(&b.conversation_id))
-        });
+        let conversations_total = waiting.len();
+        let conversations = top_n(waiting, SNAPSHOT_LIST_LIMIT, |a, b| {
+            b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0))
+        })
+        .into_iter()
+        .map(|(id, depth)| ConversationQueue {
+            conversation_id: id.clone(),
+            depth,
+        })
+        .collect();
         QueueStatus {
             total_depth: state.waiting,
             in_flight: state.in_flight,
+            conversations_total,
             conversations,
             // Filled in by the engine from the processor's waiting turns.
             waiting_for_agent: Vec::new(),
+            waiting_for_agent_total: 0,
         }
+    }
+
+    /// One conversation's queue: messages waiting behind the running one, and whether one is running now.
+    pub fn activity(&self, conversation_id: &str) -> (usize, bool) {
+        let state = lock(&self.inner.state);
+        (
+            state.queues.get(conversation_id).map_or(0, VecDeque::len),
+            state.running.contains(conversation_id),
+        )
     }
 
     /// Resolves when nothing is queued or running.
@@ -175,6 +192,7 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
                 Some(item) => {
                     state.waiting -= 1;
                     state.in_flight += 1;
+                    state.running.insert(conversation.clone());
                     let depth = state.queues.get(&conversation).map_or(0, VecDeque::len);
                     Some((item, depth, state.waiting))
                 }
@@ -219,6 +237,7 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
         drop(permit);
         let mut state = lock(&inner.state);
         state.in_flight -= 1;
+        state.running.remove(&conversation);
         if state.in_flight == 0 {
             inner.idle.notify_waiters();
         }

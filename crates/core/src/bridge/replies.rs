@@ -47,7 +47,12 @@ const WORST_TITLE: &str =
 
 /// Splits a reply so every part fits *both* channels it may take: the sessionWebhook JSON body
 /// (≤ 20,000 bytes) and the OpenAPI msgParam (≤ 15,000 bytes), measured on the real serialisation.
+/// A blank text gives no parts: DingTalk rejects an empty message, and every caller writes real text in the
+/// conversation's language (an agent turn without text becomes the catalogue's `agent.empty_reply`).
 fn split_for_send(text: &str, readable_chars: usize) -> Vec<String> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
     let over_webhook =
         WEBHOOK_MAX_BODY_BYTES - OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
     let limit = OTO_MSG_PARAM_MAX_BYTES.min(GROUP_MSG_PARAM_MAX_BYTES);
@@ -56,15 +61,10 @@ fn split_for_send(text: &str, readable_chars: usize) -> Vec<String> {
         let param = MessageBody::markdown(WORST_TITLE, part).msg_param_len();
         webhook.max(param)
     };
-    let parts: Vec<String> = chunk_markdown_for(text, readable_chars.max(200), limit, body_len)
+    chunk_markdown_for(text, readable_chars.max(200), limit, body_len)
         .into_iter()
         .map(|chunk| chunk.text)
-        .collect();
-    if parts.is_empty() {
-        vec!["(empty answer)".to_owned()]
-    } else {
-        parts
-    }
+        .collect()
 }
 
 /// Title DingTalk shows in the conversation list: the first non-empty line, without markdown markers.
@@ -101,7 +101,8 @@ impl Replies {
     }
 
     /// Queues `text` for `route`. `source` makes the send idempotent (re-queuing the same source is a no-op);
-    /// `complete_inbox` marks the inbound message `source` answered in the same transaction.
+    /// `complete_inbox` marks the inbound message `source` answered in the same transaction (also for a blank
+    /// text, which queues nothing).
     pub async fn send(
         &self,
         route: &Route,
@@ -192,6 +193,11 @@ mod tests {
                 super::MessageBody::markdown(super::WORST_TITLE, part).msg_param_len() <= 15_000
             );
         }
+    }
+
+    #[test]
+    fn a_blank_text_gives_no_parts_to_send() {
+        assert!(super::split_for_send(" \n\t", 3_800).is_empty());
     }
 
     #[test]

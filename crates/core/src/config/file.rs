@@ -217,6 +217,9 @@ pub struct BridgeSettings {
     pub attachment_max_mb: u64,
     /// Downloaded files under `<data>/attachments` are deleted after this many hours.
     pub attachment_retention_hours: u64,
+    /// Language of the replies the bridge writes itself (commands, refusals, notes): `"zh-CN"` or `"en"`.
+    /// A conversation's `/lang` choice overrides it. An unknown value is refused when the file is loaded.
+    pub language: crate::i18n::Lang,
 }
 
 impl Default for BridgeSettings {
@@ -227,6 +230,7 @@ impl Default for BridgeSettings {
             inbox_retention_hours: 24 * 7,
             attachment_max_mb: crate::dingtalk::message_files::DEFAULT_MAX_MB,
             attachment_retention_hours: 24 * 7,
+            language: crate::i18n::Lang::ZhCn,
         }
     }
 }
@@ -263,6 +267,9 @@ pub struct McpSettings {
     pub port: u16,
     /// Browser origins allowed to call the MCP server (none by default: MCP clients send no `Origin`).
     pub allowed_origins: Vec<String>,
+    /// Language of tool, parameter, resource and prompt descriptions and of error texts: `"en"` (default;
+    /// agents read it best) or `"zh-CN"`. Error codes never change with it.
+    pub language: crate::i18n::Lang,
 }
 
 impl Default for McpSettings {
@@ -271,6 +278,7 @@ impl Default for McpSettings {
             enabled: true,
             port: 8766,
             allowed_origins: Vec::new(),
+            language: crate::i18n::Lang::En,
         }
     }
 }
@@ -409,6 +417,22 @@ impl Config {
             87_600,
             "1 ..= 87600 (10 years)",
         )?;
+        check(
+            path,
+            "bridge.attachment_max_mb",
+            b.attachment_max_mb,
+            1,
+            1_024,
+            "1 ..= 1024",
+        )?;
+        check(
+            path,
+            "bridge.attachment_retention_hours",
+            b.attachment_retention_hours,
+            1,
+            87_600,
+            "1 ..= 87600 (10 years)",
+        )?;
         let a = &self.agent;
         check(
             path,
@@ -539,6 +563,27 @@ mod tests {
     }
 
     #[test]
+    fn bridge_replies_default_to_chinese_and_mcp_descriptions_to_english() {
+        let config = Config::parse("", Path::new("x.toml")).unwrap();
+        assert_eq!(config.bridge.language, crate::i18n::Lang::ZhCn);
+        assert_eq!(config.mcp.language, crate::i18n::Lang::En);
+        let config = Config::parse(
+            "[bridge]\nlanguage = \"en\"\n[mcp]\nlanguage = \"zh-CN\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.bridge.language, crate::i18n::Lang::En);
+        assert_eq!(config.mcp.language, crate::i18n::Lang::ZhCn);
+    }
+
+    #[test]
+    fn an_unknown_bridge_language_is_refused_at_load_with_the_choices() {
+        let err = Config::parse("[bridge]\nlanguage = \"fr\"\n", Path::new("x.toml")).unwrap_err();
+        assert_eq!(err.code(), "CONFIG_PARSE");
+        assert!(err.to_string().contains("zh-CN, en"), "{err}");
+    }
+
+    #[test]
     fn a_secret_in_the_file_is_refused_without_echoing_it() {
         let err = Config::parse(
             "[dingtalk]\nclient_secret = \"hunter2\"\n",
@@ -573,6 +618,14 @@ mod tests {
             (
                 "[cards]\ncooldown_secs = 18446744073709551615\n",
                 "cards.cooldown_secs",
+            ),
+            (
+                "[bridge]\nattachment_max_mb = 0\n",
+                "bridge.attachment_max_mb",
+            ),
+            (
+                "[bridge]\nattachment_retention_hours = 0\n",
+                "bridge.attachment_retention_hours",
             ),
             (
                 "[stream]\nbackoff_initial_ms = 0\n",

@@ -55,6 +55,11 @@ pub struct HistoryQuery {
 
 #[async_trait]
 pub trait McpBackend: Send + Sync + 'static {
+    /// Where clients and calls are counted for the dashboard (none for stubs).
+    fn activity(&self) -> Option<std::sync::Arc<super::activity::McpActivity>> {
+        None
+    }
+
     /// Queues a message through the same paced outbox as agent replies.
     async fn send_message(
         &self,

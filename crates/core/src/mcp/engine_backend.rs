@@ -303,6 +303,10 @@ fn ambiguous_failure(what: &str, query: &str, candidates: Value) -> ToolFailure 
 
 #[async_trait]
 impl McpBackend for EngineBackend {
+    fn activity(&self) -> Option<Arc<super::activity::McpActivity>> {
+        Some(self.engine.metrics().mcp.clone())
+    }
+
     async fn send_message(
         &self,
         conversation_id: &str,
@@ -429,7 +433,8 @@ impl McpBackend for EngineBackend {
                 webhook_per_minute: WEBHOOK_PER_MINUTE,
             },
             quota: to_value(serde_json::to_value(&status.quota)),
-            conversations: status.conversations.len() as u64,
+            // The snapshot lists only the newest few; the engine remembers the recent ones.
+            conversations: self.engine.metrics().conversations().len() as u64,
             tools_available: to_value(serde_json::to_value(*self.availability.borrow())),
         })
     }

@@ -15,14 +15,17 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::activity::{ClientGuard, McpActivity};
 use super::arguments;
 use super::availability::is_available;
 use super::backend::McpBackend;
 use super::error::{ToolCode, ToolFailure};
+use super::localize;
 use super::output_schema::tool_with_error_branch;
 use super::{prompts, resources};
+use crate::i18n::Lang;
 
-const INSTRUCTIONS: &str = "DingBridge connects this agent to DingTalk (钉钉). Use list_conversations / \
+pub(crate) const INSTRUCTIONS: &str = "DingBridge connects this agent to DingTalk (钉钉). Use list_conversations / \
 get_messages to read what people wrote, send_message to answer a conversation, find_user / find_group then \
 send_to_user / send_to_group to reach someone by name (ambiguous names return candidates: ask or pick by id, \
 never guess), and get_stats / get_performance for the bridge's health. Tool failures carry a `code` \
@@ -32,6 +35,12 @@ never guess), and get_stats / get_performance for the bridge's health. Tool fail
 pub struct DingBridgeMcp {
     backend: Arc<dyn McpBackend>,
     tools: ToolRouter<Self>,
+    /// `[mcp] language`: the language of descriptions and error texts (never of names or codes).
+    lang: Lang,
+    /// Counts calls and errors for the dashboard (from the backend).
+    activity: Option<Arc<McpActivity>>,
+    /// Set on the per-session clone ([`Self::for_client`]): the session counts as connected while it lives.
+    _client: Option<Arc<ClientGuard>>,
 }
 
 impl DingBridgeMcp {
@@ -43,9 +52,71 @@ impl DingBridgeMcp {
     /// are served through the same router.
     pub fn with_tools(backend: Arc<dyn McpBackend>, extra: ToolRouter<Self>) -> Self {
         Self {
+            activity: backend.activity(),
             backend,
             tools: Self::tool_router() + extra,
+            lang: Lang::En,
+            _client: None,
         }
+    }
+
+    /// The handler for one client session (Streamable HTTP session or legacy SSE stream): it counts as a
+    /// connected client until rmcp drops it when the session ends.
+    pub fn for_client(&self) -> Self {
+        let mut handler = self.clone();
+        handler._client = self
+            .activity
+            .as_ref()
+            .map(|activity| Arc::new(activity.client_connected()));
+        handler
+    }
+
+    /// Counts one `tools/call` and, when it failed, its stable code (never its text).
+    fn record_call(&self, tool: &str, outcome: &Result<CallToolResponse, ErrorData>) {
+        let Some(activity) = &self.activity else {
+            return;
+        };
+        let code = match outcome {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => Some(
+                result
+                    .structured_content
+                    .as_ref()
+                    .and_then(|body| body.get("code"))
+                    .and_then(|code| code.as_str())
+                    // Re-parsed so only documented codes are ever stored.
+                    .map_or(ToolCode::DingtalkError, ToolCode::parse)
+                    .as_str()
+                    .to_owned(),
+            ),
+            Ok(_) => None,
+            Err(error) => Some(format!("JSONRPC_{}", error.code.0)),
+        };
+        // Client-supplied names are stored only when they are one of ours.
+        let tool = if self.tools.has_route(tool) {
+            tool
+        } else {
+            "unknown"
+        };
+        activity.call(
+            crate::time::now_ms(),
+            code.as_deref().map(|code| (tool, code)),
+        );
+    }
+
+    /// Serves descriptions and error texts in `lang` (default English).
+    pub fn with_language(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
+    }
+
+    /// Every tool this server has, available or not, in English (for the translation test).
+    #[cfg(test)]
+    pub(crate) fn all_tools() -> Vec<Tool> {
+        (Self::tool_router() + Self::docs_router())
+            .list_all()
+            .into_iter()
+            .map(tool_with_error_branch)
+            .collect()
     }
 
     pub fn backend(&self) -> &dyn McpBackend {
@@ -60,6 +131,7 @@ impl DingBridgeMcp {
             .into_iter()
             .filter(|tool| is_available(&tool.name, availability))
             .map(tool_with_error_branch)
+            .map(|tool| localize::listed(self.lang, tool))
             .collect()
     }
 
@@ -111,6 +183,40 @@ fn deserialize_failure(response: CallToolResponse) -> CallToolResponse {
     }
 }
 
+impl DingBridgeMcp {
+    async fn call_tool_inner(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let availability = *self.backend.availability().borrow();
+        if self.tools.has_route(&request.name) && !is_available(&request.name, availability) {
+            let failure = ToolFailure::new(
+                ToolCode::AuthError,
+                format!(
+                    "`{}` needs DingTalk credentials, which are not configured in DingBridge",
+                    request.name
+                ),
+            )
+            .with_details(serde_json::json!({ "tool": request.name }));
+            return Ok(localize::failure(self.lang, failure.into_result().into()));
+        }
+        // Every tool's arguments are checked here, against the schema the client was shown, so a bad
+        // parameter of any tool gets the tools' own INVALID_PARAMS result (see `arguments.rs`).
+        if let Some(tool) = self.tools.get(&request.name)
+            && let Err(failure) = arguments::check(&tool.input_schema, request.arguments.as_ref())
+        {
+            return Ok(localize::failure(self.lang, failure.into_result().into()));
+        }
+        let context = ToolCallContext::new(self, request, context);
+        self.tools
+            .call(context)
+            .await
+            .map(deserialize_failure)
+            .map(|response| localize::failure(self.lang, response))
+    }
+}
+
 impl ServerHandler for DingBridgeMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -125,7 +231,7 @@ impl ServerHandler for DingBridgeMcp {
             Implementation::new("dingbridge", env!("CARGO_PKG_VERSION"))
                 .with_title("DingBridge (DingTalk)"),
         )
-        .with_instructions(INSTRUCTIONS)
+        .with_instructions(localize::text(self.lang, INSTRUCTIONS))
     }
 
     async fn list_tools(
@@ -143,6 +249,7 @@ impl ServerHandler for DingBridgeMcp {
             .filter(|_| is_available(name, availability))
             .cloned()
             .map(tool_with_error_branch)
+            .map(|tool| localize::listed(self.lang, tool))
     }
 
     async fn call_tool(
@@ -150,27 +257,10 @@ impl ServerHandler for DingBridgeMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let availability = *self.backend.availability().borrow();
-        if self.tools.has_route(&request.name) && !is_available(&request.name, availability) {
-            let failure = ToolFailure::new(
-                ToolCode::AuthError,
-                format!(
-                    "`{}` needs DingTalk credentials, which are not configured in DingBridge",
-                    request.name
-                ),
-            )
-            .with_details(serde_json::json!({ "tool": request.name }));
-            return Ok(failure.into_result().into());
-        }
-        // Every tool's arguments are checked here, against the schema the client was shown, so a bad
-        // parameter of any tool gets the tools' own INVALID_PARAMS result (see `arguments.rs`).
-        if let Some(tool) = self.tools.get(&request.name)
-            && let Err(failure) = arguments::check(&tool.input_schema, request.arguments.as_ref())
-        {
-            return Ok(failure.into_result().into());
-        }
-        let context = ToolCallContext::new(self, request, context);
-        self.tools.call(context).await.map(deserialize_failure)
+        let tool = request.name.clone();
+        let outcome = self.call_tool_inner(request, context).await;
+        self.record_call(&tool, &outcome);
+        outcome
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -209,7 +299,7 @@ impl ServerHandler for DingBridgeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        resources::list(self.backend()).await
+        resources::list(self.backend(), self.lang).await
     }
 
     async fn list_resource_templates(
@@ -217,7 +307,13 @@ impl ServerHandler for DingBridgeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(resources::templates())
+        let mut templates = resources::templates();
+        templates.resource_templates = templates
+            .resource_templates
+            .into_iter()
+            .map(|template| localize::listed(self.lang, template))
+            .collect();
+        Ok(templates)
     }
 
     async fn read_resource(
@@ -235,7 +331,13 @@ impl ServerHandler for DingBridgeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Ok(prompts::list())
+        let mut prompts = prompts::list();
+        prompts.prompts = prompts
+            .prompts
+            .into_iter()
+            .map(|prompt| localize::listed(self.lang, prompt))
+            .collect();
+        Ok(prompts)
     }
 
     async fn get_prompt(

@@ -7,6 +7,7 @@
 //! - [`http`]: the axum server (`/mcp`, `/sse`, `/messages`, `/health`) with Host/Origin/bearer checks.
 //! - [`token`]: the bearer token (secret store, rotation); [`runtime_file`]: how the helper finds the app.
 
+pub mod activity;
 pub mod arguments;
 pub mod availability;
 pub mod backend;
@@ -14,6 +15,7 @@ pub mod engine_backend;
 pub mod error;
 pub mod handler;
 pub mod http;
+mod localize;
 pub mod output_schema;
 pub mod prompts;
 pub mod resources;

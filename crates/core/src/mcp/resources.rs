@@ -10,6 +10,8 @@ use serde_json::json;
 
 use super::backend::{HistoryQuery, McpBackend};
 use super::error::ToolFailure;
+use super::localize;
+use crate::i18n::Lang;
 
 pub const CONVERSATIONS_URI: &str = "dingtalk://conversations";
 pub const MESSAGES_TEMPLATE: &str = "dingtalk://conversations/{conversation_id}/messages";
@@ -30,13 +32,28 @@ fn internal(failure: ToolFailure) -> ErrorData {
     )
 }
 
-pub async fn list(backend: &dyn McpBackend) -> Result<ListResourcesResult, ErrorData> {
+const CONVERSATIONS_TITLE: &str = "DingTalk conversations";
+const CONVERSATIONS_DESCRIPTION: &str = "Conversations DingBridge knows, newest first (JSON)";
+const MESSAGES_TITLE: &str = "Recent messages: {title}";
+
+/// The fixed texts of the resource list, for the translation test.
+#[cfg(test)]
+pub(crate) fn static_texts() -> [&'static str; 3] {
+    [
+        CONVERSATIONS_TITLE,
+        CONVERSATIONS_DESCRIPTION,
+        MESSAGES_TITLE,
+    ]
+}
+
+pub async fn list(backend: &dyn McpBackend, lang: Lang) -> Result<ListResourcesResult, ErrorData> {
     let mut resources = vec![
         Resource::new(CONVERSATIONS_URI, "conversations")
-            .with_title("DingTalk conversations")
-            .with_description("Conversations DingBridge knows, newest first (JSON)")
+            .with_title(localize::text(lang, CONVERSATIONS_TITLE))
+            .with_description(localize::text(lang, CONVERSATIONS_DESCRIPTION))
             .with_mime_type("application/json"),
     ];
+    let messages_title = localize::text(lang, MESSAGES_TITLE);
     let page = backend
         .list_conversations(None, 1, LISTED_CONVERSATIONS)
         .await
@@ -47,7 +64,7 @@ pub async fn list(backend: &dyn McpBackend) -> Result<ListResourcesResult, Error
                 messages_uri(&item.conversation_id),
                 format!("messages-{}", item.conversation_id),
             )
-            .with_title(format!("Recent messages: {}", item.title))
+            .with_title(messages_title.replace("{title}", &item.title))
             .with_mime_type("application/json"),
         );
     }

@@ -21,8 +21,8 @@ pub use opencode_setup::{OpenCodeIntegration, SERVER_NAME, local_entry, remote_e
 pub use resolve::{LANGUAGES, MAX_APP_PER_SECOND, MAX_PER_CONVERSATION};
 pub use service::{FormSettings, Runtime, SettingsService};
 pub use types::{
-    AccessChange, AgentChange, AgentView, ConnectionReport, ConnectionStep, DingTalkChange,
-    DingTalkView, DocsChange, EntryState, FieldError, KeychainStatus, McpChange, McpView, Mode,
-    OpenCodeSetup, PacingChange, PacingView, QuotaChange, SecretAction, SettingsChange,
-    SettingsView, StepKind, UiChange,
+    AccessChange, AgentChange, AgentView, BridgeChange, BridgeView, ConnectionReport,
+    ConnectionStep, DingTalkChange, DingTalkView, DocsChange, EntryState, FieldError,
+    KeychainStatus, McpChange, McpView, Mode, OpenCodeSetup, PacingChange, PacingView, QuotaChange,
+    SecretAction, SettingsChange, SettingsView, StepKind, UiChange,
 };

@@ -10,6 +10,7 @@ use reqwest::Url;
 
 use super::types::{FieldError, SecretAction, SettingsChange};
 use crate::config::Config;
+use crate::i18n::Lang;
 
 /// DingTalk allows 20 messages per minute in one conversation (protocol notes, rate limits).
 pub const MAX_PER_CONVERSATION: i64 = 20;
@@ -19,6 +20,8 @@ pub const MAX_APP_PER_SECOND: i64 = 60;
 const FIRST_USER_PORT: i64 = 1024;
 
 pub const LANGUAGES: [&str; 2] = ["en", "zh-CN"];
+/// The largest file the bridge downloads for the agent, in MiB: a bound on disk use per message.
+pub const MAX_ATTACHMENT_MB: i64 = 1024;
 
 /// The merged configuration, or every field error.
 pub fn resolve(change: &SettingsChange, base: &Config) -> Result<Config, Vec<FieldError>> {
@@ -166,6 +169,29 @@ pub fn resolve(change: &SettingsChange, base: &Config) -> Result<Config, Vec<Fie
         }
     }
 
+    if let Some(tag) = change.bridge.as_ref().and_then(|b| b.language.as_deref())
+        && let Some(lang) = errors.language("bridge.language", tag)
+    {
+        config.bridge.language = lang;
+    }
+    if let Some(bridge) = &change.bridge {
+        if let Some(n) = bridge.attachment_max_mb
+            && let Some(n) = errors.range("bridge.attachment_max_mb", n, 1, MAX_ATTACHMENT_MB)
+        {
+            config.bridge.attachment_max_mb = n;
+        }
+        if let Some(n) = bridge.attachment_retention_hours
+            && let Some(n) = errors.range("bridge.attachment_retention_hours", n, 1, 87_600)
+        {
+            config.bridge.attachment_retention_hours = n;
+        }
+    }
+    if let Some(tag) = change.mcp.as_ref().and_then(|m| m.language.as_deref())
+        && let Some(lang) = errors.language("mcp.language", tag)
+    {
+        config.mcp.language = lang;
+    }
+
     if let Some(language) = change.ui.as_ref().and_then(|ui| ui.language.as_ref()) {
         config.ui.language = optional_text(language.as_deref());
     }
@@ -203,6 +229,23 @@ struct Errors(Vec<FieldError>);
 impl Errors {
     fn push(&mut self, field: &str, code: &str, message: impl Into<String>) {
         self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// A language the bridge has a catalogue for, or `UNSUPPORTED` naming the choices.
+    fn language(&mut self, field: &str, tag: &str) -> Option<Lang> {
+        let lang = Lang::parse(tag);
+        if lang.is_none() {
+            self.push(
+                field,
+                "UNSUPPORTED",
+                format!(
+                    "\"{}\" is not available: choose {}",
+                    tag.trim(),
+                    Lang::choices()
+                ),
+            );
+        }
+        lang
     }
 
     /// AppKeys and robot codes are short ASCII tokens (`dingxxxxxxxxxxxxxxxx`); anything else is a paste error.
@@ -442,6 +485,38 @@ mod tests {
             &Config::default(),
         );
         assert_eq!(fields(result), ["dingtalk.client_secret"]);
+    }
+
+    #[test]
+    fn the_bridge_and_mcp_languages_are_set_or_refused_with_the_choices() {
+        let config = resolve(
+            &change(r#"{"bridge":{"language":"en"},"mcp":{"language":"zh-CN"}}"#),
+            &Config::default(),
+        )
+        .unwrap();
+        assert_eq!(config.bridge.language, Lang::En);
+        assert_eq!(config.mcp.language, Lang::ZhCn);
+        let errors = resolve(
+            &change(r#"{"bridge":{"language":"fr"},"mcp":{"language":""}}"#),
+            &Config::default(),
+        )
+        .unwrap_err();
+        let got: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("bridge.language", "UNSUPPORTED"),
+                ("mcp.language", "UNSUPPORTED")
+            ]
+        );
+        assert!(
+            errors[0].message.contains("zh-CN, en"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::error::{SettingsError, strip_code};
 use super::resolve::resolve;
 use super::types::{
-    AgentView, DingTalkView, KeychainStatus, McpView, Mode, PacingView, SecretAction,
+    AgentView, BridgeView, DingTalkView, KeychainStatus, McpView, Mode, PacingView, SecretAction,
     SettingsChange, SettingsView,
 };
 use super::write::write_change;
@@ -118,9 +118,15 @@ impl SettingsService {
                 projects: config.agent.projects.clone(),
                 idle_stop_minutes: config.agent.idle_stop_minutes,
             },
+            bridge: BridgeView {
+                language: config.bridge.language,
+                attachment_max_mb: config.bridge.attachment_max_mb,
+                attachment_retention_hours: config.bridge.attachment_retention_hours,
+            },
             mcp: McpView {
                 enabled: config.mcp.enabled,
                 port: config.mcp.port,
+                language: config.mcp.language,
                 url: runtime.mcp_url.clone(),
             },
             docs: config.docs.clone(),
@@ -204,5 +210,120 @@ impl SettingsService {
             Some(SecretAction::Remove) => Ok(None),
             None => Ok(self.secrets.get(account)?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+    use crate::secrets::MemorySecretStore;
+
+    fn service(dir: &Path) -> SettingsService {
+        SettingsService::new(
+            dir.join("settings.toml"),
+            Arc::new(MemorySecretStore::default()),
+            "memory",
+        )
+    }
+
+    fn runtime() -> Runtime {
+        Runtime {
+            mode: super::super::types::Mode::Demo,
+            mcp_url: None,
+        }
+    }
+
+    fn change(json: &str) -> SettingsChange {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn saved_languages_are_written_to_the_file_and_shown_in_the_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (view.bridge.language, view.mcp.language),
+            (Lang::ZhCn, Lang::En)
+        );
+
+        service
+            .save(&change(
+                r#"{"bridge":{"language":"en"},"mcp":{"language":"zh-CN"}}"#,
+            ))
+            .unwrap();
+        let file = std::fs::read_to_string(dir.path().join("settings.toml")).unwrap();
+        assert!(
+            file.contains("[bridge]") && file.contains("language = \"en\""),
+            "{file}"
+        );
+        assert!(file.contains("language = \"zh-CN\""), "{file}");
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (view.bridge.language, view.mcp.language),
+            (Lang::En, Lang::ZhCn)
+        );
+    }
+
+    #[test]
+    fn saved_attachment_limits_are_written_to_the_file_and_shown_in_the_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        service
+            .save(&change(
+                r#"{"bridge":{"attachment_max_mb":50,"attachment_retention_hours":12}}"#,
+            ))
+            .unwrap();
+        let file = std::fs::read_to_string(dir.path().join("settings.toml")).unwrap();
+        assert!(file.contains("attachment_max_mb = 50"), "{file}");
+        assert!(file.contains("attachment_retention_hours = 12"), "{file}");
+        let view = service.view(&runtime()).unwrap();
+        assert_eq!(
+            (
+                view.bridge.attachment_max_mb,
+                view.bridge.attachment_retention_hours
+            ),
+            (50, 12)
+        );
+    }
+
+    #[test]
+    fn out_of_range_attachment_limits_are_refused_per_field_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let err = service
+            .save(&change(
+                r#"{"bridge":{"attachment_max_mb":1025,"attachment_retention_hours":0}}"#,
+            ))
+            .unwrap_err();
+        let SettingsError::Invalid(fields) = err else {
+            panic!("expected field errors, got {err:?}");
+        };
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|f| (f.field.as_str(), f.code.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("bridge.attachment_max_mb", "OUT_OF_RANGE"),
+                ("bridge.attachment_retention_hours", "OUT_OF_RANGE")
+            ]
+        );
+        assert!(!dir.path().join("settings.toml").exists());
+    }
+
+    #[test]
+    fn an_unknown_language_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        let err = service
+            .save(&change(r#"{"bridge":{"language":"fr"}}"#))
+            .unwrap_err();
+        assert!(
+            matches!(err, SettingsError::Invalid(ref fields) if fields[0].field == "bridge.language")
+        );
+        assert!(!dir.path().join("settings.toml").exists());
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::config::{AccessSettings, DocsSettings, QuotaSettings, UiSettings};
+use crate::i18n::Lang;
 
 /// What the engine runs now (a runtime fact the caller supplies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +40,7 @@ pub struct SettingsView {
     pub dingtalk: DingTalkView,
     pub access: AccessSettings,
     pub agent: AgentView,
+    pub bridge: BridgeView,
     pub mcp: McpView,
     pub docs: DocsSettings,
     pub pacing: PacingView,
@@ -71,10 +73,23 @@ pub struct AgentView {
     pub idle_stop_minutes: u64,
 }
 
+/// How the bridge speaks in chats.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BridgeView {
+    /// Language of the replies the bridge writes itself; a conversation's `/lang` overrides it.
+    pub language: Lang,
+    /// Pictures, files, voice messages and videos larger than this (MiB) are not downloaded; the chat is told.
+    pub attachment_max_mb: u64,
+    /// Downloaded files are deleted after this many hours.
+    pub attachment_retention_hours: u64,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct McpView {
     pub enabled: bool,
     pub port: u16,
+    /// Language of tool, parameter, resource and prompt descriptions and of error texts (codes never change).
+    pub language: Lang,
     /// Where the MCP server listens now (None when disabled or not started).
     pub url: Option<String>,
 }
@@ -94,6 +109,7 @@ pub struct SettingsChange {
     pub dingtalk: Option<DingTalkChange>,
     pub access: Option<AccessChange>,
     pub agent: Option<AgentChange>,
+    pub bridge: Option<BridgeChange>,
     pub mcp: Option<McpChange>,
     pub docs: Option<DocsChange>,
     pub pacing: Option<PacingChange>,
@@ -136,10 +152,23 @@ pub struct AgentChange {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct BridgeChange {
+    /// A language tag; a string (not [`Lang`]) so an unknown one is a field error, not a malformed request.
+    pub language: Option<String>,
+    /// `1..=1024`; wider than the setting so an out-of-range number is a field error.
+    pub attachment_max_mb: Option<i64>,
+    /// At least 1.
+    pub attachment_retention_hours: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct McpChange {
     pub enabled: Option<bool>,
     /// Wider than a port so that an out-of-range number is a field error, not a malformed request.
     pub port: Option<i64>,
+    /// `"en"` or `"zh-CN"`; checked like `bridge.language`.
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

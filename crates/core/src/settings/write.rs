@@ -75,6 +75,26 @@ pub fn write_change(
             file.set("agent.projects", toml_edit::Value::Array(list))?;
         }
     }
+    if let Some(bridge) = &change.bridge {
+        if bridge.language.is_some() {
+            file.set("bridge.language", resolved.bridge.language.tag())?;
+        }
+        if bridge.attachment_max_mb.is_some() {
+            file.set(
+                "bridge.attachment_max_mb",
+                to_toml_int(resolved.bridge.attachment_max_mb),
+            )?;
+        }
+        if bridge.attachment_retention_hours.is_some() {
+            file.set(
+                "bridge.attachment_retention_hours",
+                to_toml_int(resolved.bridge.attachment_retention_hours),
+            )?;
+        }
+    }
+    if change.mcp.as_ref().is_some_and(|m| m.language.is_some()) {
+        file.set("mcp.language", resolved.mcp.language.tag())?;
+    }
     if let Some(mcp) = &change.mcp {
         if mcp.enabled.is_some() {
             file.set("mcp.enabled", resolved.mcp.enabled)?;
@@ -128,7 +148,7 @@ pub fn write_change(
     Ok(())
 }
 
-/// TOML integers are i64; budgets came in as positive i64, so this never saturates in practice.
+/// TOML integers are i64; budgets and bridge limits came in as positive i64, so this never saturates in practice.
 fn to_toml_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

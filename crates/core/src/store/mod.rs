@@ -5,6 +5,11 @@
 
 mod agent_sessions;
 mod agent_turns;
+mod conversation_language;
+mod conversation_list;
+#[cfg(test)]
+mod conversation_queries_tests;
+mod conversation_view;
 mod directory;
 mod error;
 mod inbox;
@@ -13,6 +18,10 @@ mod reader;
 mod schema;
 mod writer;
 
+pub use conversation_list::{
+    ConversationFilter, ConversationPage, ConversationRow, ListQuery, MAX_RATE_LIMITED_IDS,
+};
+pub use conversation_view::{MessagePage, MessageView, SendWindow};
 pub use directory::{DirectoryGroup, DirectoryMember, DirectorySighting, DirectoryUser};
 pub use error::StoreError;
 pub use inbox::{InboxItem, InboxState, InsertOutcome};
@@ -229,6 +238,36 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
         self.read(move |conn| reader::conversations(conn, limit))
+            .await
+    }
+
+    /// One page of the dashboard's conversation list (search, filter, newest activity first) and its total.
+    pub async fn conversation_page(
+        &self,
+        query: ListQuery,
+    ) -> Result<ConversationPage, StoreError> {
+        self.read(move |conn| conversation_list::list(conn, &query))
+            .await
+    }
+
+    /// One conversation's list row, if the store knows the conversation.
+    pub async fn conversation_row(
+        &self,
+        conversation_id: &str,
+        rate_limited: bool,
+    ) -> Result<Option<ConversationRow>, StoreError> {
+        let id = conversation_id.to_owned();
+        self.read(move |conn| conversation_list::one(conn, &id, rate_limited))
+            .await
+    }
+
+    /// The conversations' current list rows (unknown ids are skipped) and how many conversations exist.
+    pub async fn conversation_rows(
+        &self,
+        conversation_ids: Vec<String>,
+        rate_limited: Vec<String>,
+    ) -> Result<(u64, Vec<ConversationRow>), StoreError> {
+        self.read(move |conn| conversation_list::rows(conn, &conversation_ids, &rate_limited))
             .await
     }
 

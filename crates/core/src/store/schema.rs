@@ -119,6 +119,25 @@ CREATE TABLE agent_turns (
     created_at_ms INTEGER NOT NULL
 );
 "#,
+    // The language a conversation chose with `/lang` (issue 13); absent = the `[bridge] language` setting.
+    r#"
+CREATE TABLE conversation_languages (
+    conversation_id TEXT PRIMARY KEY,
+    language TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+"#,
+    // The dashboard's conversation list and view (issue 9): newest-first paging, one conversation's messages in
+    // order, and small partial indexes for the "waiting / failed" filters (rows leave them as they settle, so
+    // they stay small and cost little on the ingest path).
+    r#"
+CREATE INDEX conversations_recent ON conversations(last_message_at_ms, conversation_id);
+CREATE INDEX inbox_by_conversation ON inbox(conversation_id, seq);
+CREATE INDEX inbox_waiting ON inbox(conversation_id) WHERE state = 'queued';
+CREATE INDEX inbox_failed ON inbox(conversation_id) WHERE state = 'failed';
+CREATE INDEX outbox_waiting ON outbox(conversation_id) WHERE state = 'pending';
+CREATE INDEX outbox_failed ON outbox(conversation_id) WHERE state = 'failed';
+"#,
 ];
 
 pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {

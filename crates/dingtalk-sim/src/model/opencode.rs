@@ -110,7 +110,11 @@ impl RealOpenCode {
                     "npm": "@ai-sdk/openai-compatible",
                     "name": "DingBridge test model",
                     "options": {"baseURL": model.base_url(), "apiKey": "test-key"},
-                    "models": {model.model_id(): {"name": "echo", "attachment": true}}
+                    "models": {model.model_id(): {
+                        "name": "echo",
+                        "attachment": true,
+                        "modalities": {"input": ["text", "image"], "output": ["text"]}
+                    }}
                 }
             },
             "model": format!("{provider}/{}", model.model_id()),

@@ -134,6 +134,15 @@ impl Turn {
         );
     }
 
+    /// Writes the message as it is now to the history without an event: real OpenCode stores parts as
+    /// they stream, so a crash leaves what was produced so far (`SessionProcessor` updates each part).
+    fn store(&self) {
+        self.inner.update_message(
+            &self.session_id,
+            json!({ "info": self.info(false), "parts": self.parts.clone() }),
+        );
+    }
+
     /// Adds a complete (non-streamed) part.
     fn add_part(&mut self, mut part: Value) -> usize {
         part["id"] = json!(self.inner.new_id("prt"));
@@ -142,6 +151,7 @@ impl Turn {
         self.inner
             .emit("message.part.updated", json!({ "part": part.clone() }));
         self.parts.push(part);
+        self.store();
         self.parts.len() - 1
     }
 
@@ -149,6 +159,7 @@ impl Turn {
         self.inner
             .emit("message.part.updated", json!({ "part": part.clone() }));
         self.parts[index] = part;
+        self.store();
     }
 
     async fn pause(&self, delay: Duration) -> Result<(), Stop> {
@@ -176,6 +187,7 @@ impl Turn {
             );
             // Keep the stored copy current so a history read mid-turn sees the text so far.
             self.parts[index]["text"] = json!(text);
+            self.store();
         }
         let mut done = self.parts[index].clone();
         done["text"] = json!(text);

@@ -34,8 +34,6 @@ use crate::store::Store;
 const HISTORY_LIMIT: usize = 100;
 /// How long an aborted turn waits for OpenCode to confirm it went idle.
 const ABORT_DRAIN: Duration = Duration::from_secs(3);
-/// The reply when a turn ended without any text (e.g. it only ran tools).
-pub const EMPTY_REPLY: &str = "(OpenCode finished without a text reply.)";
 
 /// Cheap to clone; clones share sessions, the event stream and running turns.
 #[derive(Clone)]
@@ -590,13 +588,8 @@ fn answer_from_record(recorded: Recorded, streamed: String) -> Result<AgentReply
     match recorded {
         Recorded::Answered(text) => {
             let text = if text.is_empty() { streamed } else { text };
-            Ok(AgentReply {
-                text: if text.is_empty() {
-                    EMPTY_REPLY.to_owned()
-                } else {
-                    text
-                },
-            })
+            // Empty when the turn only ran tools; the bridge says so in the chat's language.
+            Ok(AgentReply { text })
         }
         // A turn that went idle without any output (outside a break) did not run to an answer either.
         Recorded::Interrupted | Recorded::NeverAnswered => Err(AgentError::Interrupted),

@@ -12,7 +12,7 @@ mod sessions;
 mod turn;
 mod wire;
 
-pub use backend::{EMPTY_REPLY, OpenCodeBackend, prompt_text};
+pub use backend::{OpenCodeBackend, prompt_text};
 pub use client::{ClientError, OpenCodeClient};
 pub use config::{
     DEFAULT_BASE_URL, DEFAULT_USERNAME, OpenCodeSettings, PASSWORD_ENV, USERNAME_ENV,

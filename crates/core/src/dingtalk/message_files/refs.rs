@@ -37,18 +37,6 @@ pub struct AttachmentRef {
     pub video_type: Option<String>,
 }
 
-impl AttachmentRef {
-    /// What the chat calls it: the file name, or "picture 2", "the voice message", "the video".
-    pub fn label(&self) -> String {
-        match (&self.file_name, self.kind) {
-            (Some(name), _) if !name.is_empty() => name.clone(),
-            (_, AttachmentKind::Picture) => format!("picture {}", self.index),
-            (_, AttachmentKind::Voice) => "voice message".to_owned(),
-            (_, kind) => kind.as_str().to_owned(),
-        }
-    }
-}
-
 /// The files of `message`, numbered from 1.
 pub fn attachments(message: &BotMessage) -> Vec<AttachmentRef> {
     let one =

@@ -113,7 +113,8 @@ pub async fn open(State(sse): State<LegacySse>) -> Response {
         sessions.insert(id.clone(), to_server);
     }
     let stop = sse.shutdown.child_token();
-    let handler = sse.prototype.clone();
+    // Counts as a connected client until the session's service ends.
+    let handler = sse.prototype.for_client();
     let service_stop = stop.clone();
     tokio::spawn(async move {
         let transport = ChannelTransport { incoming, outgoing };

@@ -58,7 +58,8 @@ pub fn router(prototype: DingBridgeMcp, options: McpHttpOptions) -> Router {
     sessions.session_config.keep_alive = Some(Duration::from_secs(30 * 60));
     let factory_prototype = prototype.clone();
     let streamable = StreamableHttpService::new(
-        move || Ok(factory_prototype.clone()),
+        // One handler per session: it counts as a connected client until rmcp drops it.
+        move || Ok(factory_prototype.for_client()),
         Arc::new(sessions),
         config,
     );
