@@ -247,6 +247,7 @@ mod tests {
                 conversations_total: 0,
             },
             auth: Default::default(),
+            agent_servers: Vec::new(),
         }
     }
 
