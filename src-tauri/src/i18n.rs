@@ -95,6 +95,7 @@ mod tests {
         let mut keys: Vec<&'static str> = STATUS_KEYS.to_vec();
         keys.extend(MENU_KEYS);
         keys.extend(crate::notify::KEYS);
+        keys.extend(crate::windows::TITLE_KEYS);
         keys
     }
 

@@ -45,11 +45,45 @@ fn get_or_create<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<W
         .cloned()
         // Both labels are declared in the shipped tauri.conf.json.
         .ok_or(tauri::Error::WindowNotFound)?;
-    WebviewWindowBuilder::from_config(app, &config)?.build()
+    let builder = WebviewWindowBuilder::from_config(app, &config)?;
+    // The title bar speaks the UI's language too (the same catalogue keys as the pages' <title>).
+    let builder = match app.try_state::<crate::desktop::Texts>() {
+        Some(texts) => builder.title(texts.current().t(title_key(label), &[])),
+        None => builder,
+    };
+    builder.build()
+}
+
+/// The catalogue keys of the window titles (checked against every catalogue in `i18n`'s tests).
+pub const TITLE_KEYS: [&str; 2] = ["app.name", "settings.title"];
+
+/// The catalogue key of a window's title.
+fn title_key(label: &str) -> &'static str {
+    match label {
+        SETTINGS_WINDOW => "settings.title",
+        _ => "app.name",
+    }
 }
 
 fn show<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
     window.unminimize()?;
     window.show()?;
     window.set_focus()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Catalog, Language};
+
+    #[test]
+    fn the_settings_window_title_follows_the_ui_language() {
+        let key = title_key(SETTINGS_WINDOW);
+        assert!(TITLE_KEYS.contains(&key));
+        assert_eq!(Catalog::new(Language::ZhCn).t(key, &[]), "DingBridge 设置");
+        assert_eq!(
+            Catalog::new(Language::En).t(key, &[]),
+            "DingBridge settings"
+        );
+    }
 }

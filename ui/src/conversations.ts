@@ -117,7 +117,7 @@ export class ConversationList {
       }
     }
     if (unfiltered) this.total = update.total;
-    else this.scheduleRefresh();
+    else this.refreshSoon();
     this.render();
   }
 
@@ -132,7 +132,8 @@ export class ConversationList {
     void this.load(0, true);
   }
 
-  private scheduleRefresh(): void {
+  /** Reloads the visible pages soon (debounced): for transports without live rows (the desktop app's IPC). */
+  refreshSoon(): void {
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;

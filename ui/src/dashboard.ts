@@ -369,6 +369,8 @@ async function start(): Promise<void> {
       }
       if ('conversation_id' in event && typeof event.conversation_id === 'string') view.touched(event.conversation_id);
       if (event.type === 'message_received') {
+        // The desktop app's IPC carries engine events but no `conversations_updated` rows: reload the list.
+        list.refreshSoon();
         const { conversation_id: id, conversation_title: title, sender_nick: nick } = event as { conversation_id: string; conversation_title: string | null; sender_nick: string };
         if (title) titles.set(id, title);
         // A 1:1 chat is named after the other person until a snapshot says otherwise.

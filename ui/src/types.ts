@@ -50,6 +50,7 @@ export interface Counters {
   duplicates: number;
   acked: number;
   rejected: number;
+  deferred: number;
   agent_replied: number;
   agent_failed: number;
   replies_sent: number;

@@ -293,3 +293,41 @@ async fn a_page_without_the_cookie_says_to_open_the_login_url() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.text().await.unwrap().contains("login URL"));
 }
+
+#[tokio::test]
+async fn live_event_streams_past_the_cap_get_503_and_a_closed_one_frees_its_place() {
+    use dingbridge_core::api::http::MAX_EVENT_SUBSCRIBERS;
+    let dashboard = dashboard().await;
+    let cookie = dashboard.login().await;
+    let open = || async {
+        dashboard
+            .http
+            .get(format!("{}/api/events", dashboard.base))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..MAX_EVENT_SUBSCRIBERS {
+        let response = open().await;
+        assert_eq!(response.status(), StatusCode::OK);
+        streams.push(response);
+    }
+    let refused = open().await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key(reqwest::header::RETRY_AFTER));
+    // A tab closes: its place is free again once the server notices the stream is gone.
+    drop(streams.pop());
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    // The server notices at its next write at the latest (keep-alive comments every 5 s).
+    for _ in 0..300 {
+        let response = open().await;
+        status = response.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
+}

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -24,6 +25,10 @@ use super::errors::ApiError;
 use super::settings_routes::{self, Host};
 use crate::mcp::http::guard::is_loopback_host;
 use crate::settings::SettingsError;
+
+/// Live event streams (`/api/events`) served at once; past this a new one gets 503 with `Retry-After`.
+/// A dashboard tab holds one; the cap only stops a runaway client from pinning unbounded tasks and buffers.
+pub const MAX_EVENT_SUBSCRIBERS: usize = 32;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
@@ -35,6 +40,9 @@ pub fn router(host: Host, auth: Arc<DashboardAuth>, ui_dir: Option<PathBuf>) -> 
         .merge(super::agent_servers::routes())
         .merge(super::conversation_routes::routes())
         .merge(super::health::routes())
+        .layer(Extension(EventSlots(Arc::new(Semaphore::new(
+            MAX_EVENT_SUBSCRIBERS,
+        )))))
         .with_state(host);
     if let Some(dir) = ui_dir {
         router = router.fallback_service(ServeDir::new(dir));
@@ -70,12 +78,35 @@ async fn status(State(host): State<Host>) -> Result<impl IntoResponse, ApiError>
     Ok(Json(engine.status()))
 }
 
+/// The free places for live event streams (see [`MAX_EVENT_SUBSCRIBERS`]).
+#[derive(Clone)]
+struct EventSlots(Arc<Semaphore>);
+
 /// Live events of the engine running now, and the list rows they changed (`live`). When a save restarts
 /// the engine, this stream ends and the browser's `EventSource` reconnects to the new one.
-async fn events(
-    State(host): State<Host>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let engine = host.engine().ok_or(SettingsError::Starting)?;
+async fn events(State(host): State<Host>, Extension(slots): Extension<EventSlots>) -> Response {
+    let Ok(slot) = slots.0.try_acquire_owned() else {
+        tracing::warn!(
+            max = MAX_EVENT_SUBSCRIBERS,
+            "refusing a live event stream: too many open"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "too many live event streams are open; close a dashboard tab",
+        )
+            .into_response();
+    };
+    match host.engine() {
+        Some(engine) => event_stream(engine, slot).into_response(),
+        None => ApiError::from(SettingsError::Starting).into_response(),
+    }
+}
+
+fn event_stream(
+    engine: crate::Engine,
+    slot: OwnedSemaphorePermit,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     // Bounded: a dashboard that stops reading holds up only its own feed (whose bus receiver then skips
     // ahead); when it goes away, the send fails and the feed ends.
     let (sender, receiver) = tokio::sync::mpsc::channel::<SseEvent>(64);
@@ -86,7 +117,13 @@ async fn events(
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|event| (Ok(event), receiver))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    // The slot lives as long as the response stream: it is freed when the client goes away.
+    let stream = futures_util::StreamExt::map(stream, move |event| {
+        let _held = &slot;
+        event
+    });
+    // A short keep-alive also notices a closed tab soon, freeing its slot.
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(5)))
 }
 
 async fn loopback_host_only(request: Request, next: Next) -> Response {

@@ -111,6 +111,8 @@ pub struct Counters {
     pub duplicates: u64,
     pub acked: u64,
     pub rejected: u64,
+    /// Frames left un-ACKed because the pipeline was full; DingTalk redelivers them (backpressure).
+    pub deferred: u64,
     pub agent_replied: u64,
     pub agent_failed: u64,
     pub replies_sent: u64,

@@ -48,6 +48,12 @@ impl Dispatcher {
         }
     }
 
+    /// Whether a new live message of `conversation` can be taken now (bounded queues; the caller leaves the
+    /// frame un-ACKed otherwise, so DingTalk redelivers it).
+    pub fn has_room(&self, conversation: &str, arriving: usize, arriving_total: usize) -> bool {
+        self.queues.has_room(conversation, arriving, arriving_total)
+    }
+
     pub fn dispatch(self: &Arc<Self>, item: InboxItem) {
         let message = &item.message;
         let decision = access::decide(&self.access, message);

@@ -2,8 +2,14 @@
 //! reader task; one sequencer task then awaits the commits *in that same order*, hands new messages to the
 //! conversation queues and ACKs. So per-conversation order is exactly arrival order, and no frame is ACKed
 //! before it is durable.
+//!
+//! Bounded: the sequencer channel holds at most [`SEQUENCER_CAPACITY`] frames awaiting their commit, and a
+//! conversation's queue is bounded (`queues.rs`). When either is full the frame is not persisted and not
+//! ACKed (logged, counted in `deferred`): DingTalk redelivers un-ACKed frames, so backpressure costs a
+//! delay, never a message.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -24,6 +30,41 @@ use crate::time::now_ms;
 /// Hot dedupe window in memory; the inbox's unique msgId is the authority (and survives restarts).
 const DEDUPE_TTL: Duration = Duration::from_secs(15 * 60);
 const DEDUPE_CAPACITY: u64 = 100_000;
+/// Frames persisted-but-not-yet-ACKed that may wait for their commit in arrival order.
+pub const SEQUENCER_CAPACITY: usize = 4_096;
+
+#[derive(Default)]
+struct Arriving {
+    by_conversation: HashMap<String, usize>,
+    total: usize,
+}
+
+impl Arriving {
+    fn add(&mut self, conversation: &str) {
+        *self
+            .by_conversation
+            .entry(conversation.to_owned())
+            .or_default() += 1;
+        self.total = self.total.saturating_add(1);
+    }
+
+    fn remove(&mut self, conversation: &str) {
+        if let Some(n) = self.by_conversation.get_mut(conversation) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.by_conversation.remove(conversation);
+            }
+        }
+        self.total = self.total.saturating_sub(1);
+    }
+}
+
+fn lock(arriving: &Mutex<Arriving>) -> MutexGuard<'_, Arriving> {
+    // Plain counters: a panic elsewhere cannot leave them half-updated in a way that matters.
+    arriving
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 struct Submitted {
     frame: CallbackFrame,
@@ -35,7 +76,11 @@ struct Submitted {
 pub struct Intake {
     store: Store,
     seen: Cache<String, ()>,
-    sequencer: mpsc::UnboundedSender<Submitted>,
+    sequencer: mpsc::Sender<Submitted>,
+    dispatcher: Arc<Dispatcher>,
+    /// Accepted frames not yet handed to their conversation's queue, per conversation (they count against
+    /// the queue bound while they wait for their commit).
+    arriving: Arc<Mutex<Arriving>>,
     metrics: Arc<Metrics>,
     events: EventBus,
 }
@@ -53,16 +98,28 @@ impl Intake {
             .max_capacity(DEDUPE_CAPACITY)
             .time_to_live(DEDUPE_TTL)
             .build();
-        let (sequencer, receiver) = mpsc::unbounded_channel();
+        let (sequencer, receiver) = mpsc::channel(SEQUENCER_CAPACITY);
+        let arriving = Arc::new(Mutex::new(Arriving::default()));
         let intake = Arc::new(Self {
+            arriving: arriving.clone(),
             store: store.clone(),
             seen: seen.clone(),
             sequencer,
+            dispatcher: dispatcher.clone(),
             metrics: metrics.clone(),
             events: events.clone(),
         });
         tokio::spawn(sequence(
-            receiver, store, dispatcher, quota, seen, metrics, events,
+            receiver,
+            Sequencer {
+                store,
+                dispatcher,
+                quota,
+                seen,
+                metrics,
+                events,
+                arriving,
+            },
         ));
         intake
     }
@@ -76,6 +133,17 @@ impl Intake {
         tracing::warn!(reason, "callback rejected");
         self.metrics.rejected.inc();
         self.events.publish(Event::FrameRejected { reason });
+    }
+
+    /// Backpressure: the frame is left un-ACKed so DingTalk redelivers it once we have room again.
+    fn defer(&self, frame: &CallbackFrame, msg_id: &str, why: &'static str) {
+        self.metrics.deferred.inc();
+        tracing::warn!(
+            msg_id,
+            frame = frame.message_id,
+            why,
+            "intake full; frame left un-ACKed for DingTalk to redeliver"
+        );
     }
 
     fn ack_now(&self, ack: &AckSender, frame: &CallbackFrame, msg_id: &str) {
@@ -109,33 +177,84 @@ impl CallbackHandler for Intake {
             self.ack_now(&ack, &frame, &message.msg_id);
             return;
         }
+        // Room is checked (and taken) before the message is persisted: a persisted message must always reach
+        // the queues, or its redelivery would be dropped as a duplicate of a message nobody processes.
+        let conversation = message.conversation_id.clone();
+        {
+            let mut arriving = lock(&self.arriving);
+            let pending = arriving
+                .by_conversation
+                .get(&conversation)
+                .copied()
+                .unwrap_or(0);
+            if message.is_for_agent()
+                && !self
+                    .dispatcher
+                    .has_room(&conversation, pending, arriving.total)
+            {
+                drop(arriving);
+                self.defer(&frame, &message.msg_id, "conversation queue full");
+                return;
+            }
+            arriving.add(&conversation);
+        }
+        let permit = match self.sequencer.try_reserve() {
+            Ok(permit) => permit,
+            Err(err) => {
+                lock(&self.arriving).remove(&conversation);
+                match err {
+                    mpsc::error::TrySendError::Full(()) => self.defer(
+                        &frame,
+                        &message.msg_id,
+                        "too many frames awaiting their commit",
+                    ),
+                    mpsc::error::TrySendError::Closed(()) => tracing::error!(
+                        msg_id = message.msg_id,
+                        "intake sequencer stopped; frame left un-ACKed"
+                    ),
+                }
+                return;
+            }
+        };
         let item = InboxItem::new(message, now_ms());
         match self.store.submit_inbound(item.clone()) {
-            Ok(pending) => {
-                let _ = self.sequencer.send(Submitted {
-                    frame,
-                    item,
-                    pending,
-                    ack,
-                });
-            }
+            Ok(pending) => permit.send(Submitted {
+                frame,
+                item,
+                pending,
+                ack,
+            }),
             // Not ACKed: the server redelivers and we try again.
             Err(err) => {
-                tracing::error!(code = err.code(), error = %err, "cannot persist inbound message")
+                lock(&self.arriving).remove(&conversation);
+                self.metrics.deferred.inc();
+                tracing::error!(code = err.code(), error = %err, "cannot persist inbound message; frame left un-ACKed")
             }
         }
     }
 }
 
-async fn sequence(
-    mut receiver: mpsc::UnboundedReceiver<Submitted>,
+/// What the sequencer task works with.
+struct Sequencer {
     store: Store,
     dispatcher: Arc<Dispatcher>,
     quota: Arc<QuotaMeter>,
     seen: Cache<String, ()>,
     metrics: Arc<Metrics>,
     events: EventBus,
-) {
+    arriving: Arc<Mutex<Arriving>>,
+}
+
+async fn sequence(mut receiver: mpsc::Receiver<Submitted>, sequencer: Sequencer) {
+    let Sequencer {
+        store,
+        dispatcher,
+        quota,
+        seen,
+        metrics,
+        events,
+        arriving,
+    } = sequencer;
     while let Some(Submitted {
         frame,
         mut item,
@@ -144,7 +263,8 @@ async fn sequence(
     }) = receiver.recv().await
     {
         let msg_id = item.message.msg_id.clone();
-        match pending.await {
+        let conversation = item.message.conversation_id.clone();
+        let stored = match pending.await {
             Ok(Ok(InsertOutcome::Inserted { seq })) => {
                 item.seq = seq;
                 seen.insert(msg_id.clone(), ());
@@ -155,6 +275,7 @@ async fn sequence(
                 } else {
                     settle_without_agent(&store, &item, &metrics, &events);
                 }
+                true
             }
             Ok(Ok(InsertOutcome::Duplicate)) => {
                 seen.insert(msg_id.clone(), ());
@@ -162,17 +283,20 @@ async fn sequence(
                 events.publish(Event::DuplicateDropped {
                     msg_id: msg_id.clone(),
                 });
+                true
             }
             Ok(Err(err)) => {
                 tracing::error!(code = err.code(), error = %err, msg_id, "inbound message not persisted; leaving it un-ACKed");
-                continue;
+                false
             }
             Err(_) => {
                 tracing::error!(msg_id, "store writer stopped; leaving message un-ACKed");
-                continue;
+                false
             }
-        }
-        if ack.send(AckFrame::callback_ok(&frame.message_id)) {
+        };
+        // Handed over (now counted in its queue) or given up: it no longer counts as arriving.
+        lock(&arriving).remove(&conversation);
+        if stored && ack.send(AckFrame::callback_ok(&frame.message_id)) {
             acked(&metrics, &events, &frame, &msg_id);
         }
     }

@@ -34,9 +34,9 @@ pub use outbox::{
     ConversationOutbox, Deliver, Delivered, DeliveryOutcome, Outbox, OutboxConversation,
     OutboxStatus,
 };
-pub use pacer::{Pacer, PacingSettings};
+pub use pacer::{IDLE_FACTOR, MAX_CONVERSATIONS, Pacer, PacingSettings};
 pub use permissions::PermissionBroker;
 pub use processor::ReplyProcessor;
-pub use queues::{ConversationQueues, ItemProcessor};
+pub use queues::{ConversationQueues, ItemProcessor, MAX_PER_CONVERSATION, MAX_WAITING};
 pub use replies::{MessageFormat, Replies};
 pub use waiting::WaitingTurns;

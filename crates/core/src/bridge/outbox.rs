@@ -1,6 +1,9 @@
 //! Delivers the durable outbox: one worker per conversation keeps parts in order, the pacer spaces sends,
 //! throttling and transient failures are retried with backoff (honouring DingTalk's retry hints), permanent
 //! failures are recorded. Nothing is dropped: undelivered rows stay `pending` and resume on the next start.
+//!
+//! Bounded: a conversation's in-memory entries (queue, worker flag, pending count) exist only while it has
+//! rows to send; the worker removes them when its queue runs dry, so idle conversations cost nothing.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -197,6 +200,16 @@ impl Outbox {
         state.rate_limited.iter().take(limit).cloned().collect()
     }
 
+    /// Conversations the outbox keeps any in-memory state for (only those with rows to send).
+    pub fn tracked_conversations(&self) -> usize {
+        let state = lock(&self.inner.state);
+        let mut ids: HashSet<&String> = state.queues.keys().collect();
+        ids.extend(state.active.iter());
+        ids.extend(state.pending.keys());
+        ids.extend(state.rate_limited.iter());
+        ids.len()
+    }
+
     /// Resolves once nothing is pending (tests, graceful drain).
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
@@ -237,6 +250,10 @@ async fn worker(inner: Arc<Inner>, conversation: String) {
                 None => {
                     state.queues.remove(&conversation);
                     state.active.remove(&conversation);
+                    state.rate_limited.remove(&conversation);
+                    if state.pending.get(&conversation).is_some_and(|n| *n == 0) {
+                        state.pending.remove(&conversation);
+                    }
                     return;
                 }
             }
@@ -366,14 +383,23 @@ async fn record(
     error: Option<String>,
     channel: Option<&str>,
 ) {
-    if let Err(err) = inner
+    // The outcome must be stored: a row left `pending` after DingTalk accepted it is sent again on the next
+    // start. Retried until stored or shutdown (then the duplicate window is the documented one).
+    let mut delay = Duration::from_millis(50);
+    while let Err(err) = inner
         .store
         .set_outbox_state(item.id, state, error.clone(), channel.map(str::to_owned))
         .await
     {
-        tracing::error!(code = err.code(), error = %err, outbox_id = item.id, "cannot record send outcome");
+        tracing::error!(code = err.code(), error = %err, outbox_id = item.id, delay_ms = delay.as_millis() as u64, "cannot record send outcome; retrying");
+        tokio::select! {
+            _ = inner.cancel.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = delay.saturating_mul(2).min(Duration::from_secs(5));
     }
-    let _ = inner.outcomes.send(DeliveryOutcome {
+    // No subscriber (nobody waiting on this row) is the normal case, not an error.
+    let _no_subscriber = inner.outcomes.send(DeliveryOutcome {
         outbox_id: item.id,
         sent: state == OutboxState::Sent,
         channel: channel.map(str::to_owned),

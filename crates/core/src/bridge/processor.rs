@@ -55,15 +55,21 @@ enum TurnOutcome {
 }
 
 impl ReplyProcessor {
-    /// Keeps a card-delivered answer in the history (the outbox) without sending it again.
-    async fn record_card_reply(&self, route: &Route, msg_id: String, text: &str) {
-        if let Err(err) = self
-            .replies
-            .record_delivered(route, text, format!("{msg_id}#card"), "card")
-            .await
-        {
-            tracing::warn!(code = err.code(), error = %err, "cannot record card reply in history");
-        }
+    /// The answer went into the AI card: history, the markdown remainder and the message's state are
+    /// written in one transaction (see `Replies::settle_card_answer`), retried until stored.
+    async fn settle_card_answer(
+        &self,
+        route: &Route,
+        msg_id: &str,
+        text: &str,
+        remainder: &str,
+        cancel: &CancellationToken,
+    ) {
+        persist::until_stored("the card answer", msg_id, cancel, || {
+            self.replies
+                .settle_card_answer(route, text, remainder, msg_id)
+        })
+        .await;
     }
 
     async fn run_turn(
@@ -118,7 +124,14 @@ impl ReplyProcessor {
                 result = &mut respond => Some(result),
             };
             // The sender was moved into `respond`; the relay ends once it is dropped.
-            let card = relay.await.ok().flatten();
+            let card = match relay.await {
+                Ok(card) => card,
+                Err(err) => {
+                    // The relay task panicked: the answer still goes out, as markdown.
+                    tracing::error!(msg_id = message.msg_id, error = %err, "the turn's progress relay failed; answering without a card");
+                    None
+                }
+            };
             match result {
                 None => return TurnOutcome::Cancelled,
                 Some(Ok(reply)) => {
@@ -273,9 +286,15 @@ impl ItemProcessor for ReplyProcessor {
                 match self.cards.finish(card, &reply.text, lang).await {
                     // The card holds the answer (or its beginning); markdown carries what did not fit.
                     Ok(finish) => {
-                        self.record_card_reply(&route, message.msg_id.clone(), &reply.text)
-                            .await;
-                        (finish.remainder, true)
+                        self.settle_card_answer(
+                            &route,
+                            &message.msg_id,
+                            &reply.text,
+                            &finish.remainder,
+                            &cancel,
+                        )
+                        .await;
+                        return;
                     }
                     Err(_) => (reply.text, true),
                 }

@@ -4,6 +4,12 @@
 //!
 //! A panic while processing one item is caught at the worker: that item is failed visibly
 //! ([`ItemProcessor::panicked`]), its permit and counters are released, and the conversation goes on.
+//!
+//! Bounded: live intake asks [`ConversationQueues::has_room`] before it accepts a frame, so at most
+//! [`MAX_PER_CONVERSATION`] items wait per conversation and [`MAX_WAITING`] in all. A frame refused for room
+//! is neither persisted nor ACKed, and DingTalk redelivers it later (backpressure, see docs/reliability.md).
+//! Only the start-up replay of the durable inbox enqueues past the bound (its size is the inbox's, already
+//! on disk), so nothing persisted is ever dropped to keep the bound.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +25,11 @@ use crate::api::status::{ConversationQueue, QueueStatus, SNAPSHOT_LIST_LIMIT};
 use crate::events::{Event, EventBus};
 use crate::store::InboxItem;
 use crate::top::top_n;
+
+/// Items that may wait in one conversation before live intake stops accepting its frames.
+pub const MAX_PER_CONVERSATION: usize = 500;
+/// Items that may wait across all conversations before live intake stops accepting frames.
+pub const MAX_WAITING: usize = 10_000;
 
 #[async_trait]
 pub trait ItemProcessor: Send + Sync + 'static {
@@ -102,6 +113,16 @@ impl ConversationQueues {
         if start_worker {
             tokio::spawn(worker(self.inner.clone(), conversation));
         }
+    }
+
+    /// Whether live intake may queue one more item for `conversation` (see the module's bound), counting
+    /// `arriving` items of that conversation and `arriving_total` in all that intake accepted but has not
+    /// enqueued yet (they are waiting for their commit).
+    pub fn has_room(&self, conversation: &str, arriving: usize, arriving_total: usize) -> bool {
+        let state = lock(&self.inner.state);
+        let depth = state.queues.get(conversation).map_or(0, VecDeque::len);
+        depth.saturating_add(arriving) < MAX_PER_CONVERSATION
+            && state.waiting.saturating_add(arriving_total) < MAX_WAITING
     }
 
     /// Totals, and the [`SNAPSHOT_LIST_LIMIT`] deepest queues (ties by id) chosen without sorting them all.

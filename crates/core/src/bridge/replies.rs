@@ -10,7 +10,7 @@ use crate::dingtalk::send::{
     GROUP_MSG_PARAM_MAX_BYTES, OTO_MSG_PARAM_MAX_BYTES, WEBHOOK_MAX_BODY_BYTES, markdown_body_len,
 };
 use crate::store::{
-    MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, OutboxState, Route, Store, StoreError,
+    MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, Route, Store, StoreError,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -111,14 +111,31 @@ impl Replies {
         source: String,
         complete_inbox: bool,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        let items = self.parts(route, text, format, &source);
+        let created = self
+            .store
+            .enqueue_outbox(items, complete_inbox.then_some(source))
+            .await?;
+        self.outbox.push(created.clone());
+        Ok(created)
+    }
+
+    /// The outbox rows that carry `text` (split for sending).
+    fn parts(
+        &self,
+        route: &Route,
+        text: &str,
+        format: MessageFormat,
+        source: &str,
+    ) -> Vec<NewOutboxItem> {
         let parts = split_for_send(text, self.chunk_chars);
-        let count = parts.len() as u32;
-        let items = parts
+        let count = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+        parts
             .into_iter()
             .enumerate()
             .map(|(index, part)| NewOutboxItem {
-                source_msg_id: Some(source.clone()),
-                part: index as u32 + 1,
+                source_msg_id: Some(source.to_owned()),
+                part: u32::try_from(index).map_or(u32::MAX, |i| i.saturating_add(1)),
                 parts: count,
                 message: OutboundMessage {
                     body: match format {
@@ -131,48 +148,49 @@ impl Replies {
                     route: route.clone(),
                 },
             })
-            .collect();
-        let created = self
-            .store
-            .enqueue_outbox(items, complete_inbox.then_some(source))
-            .await?;
-        self.outbox.push(created.clone());
-        Ok(created)
+            .collect()
     }
 }
 
 impl Replies {
-    /// Records text that reached the conversation another way (an AI card) so history stays complete.
-    pub async fn record_delivered(
+    /// Settles a message whose answer went into an AI card: the card's text is kept in the history as
+    /// delivered (`<msg_id>#card`, channel `card`), `remainder` (what did not fit the card, may be empty) is
+    /// queued as markdown, and the message is marked answered, all in one transaction. A crash can no
+    /// longer leave the card's text `pending` in the outbox, to be re-sent as markdown on the next start.
+    pub async fn settle_card_answer(
         &self,
         route: &Route,
-        text: &str,
-        source: String,
-        channel: &str,
-    ) -> Result<(), StoreError> {
-        let item = NewOutboxItem {
-            source_msg_id: Some(source),
+        card_text: &str,
+        remainder: &str,
+        msg_id: &str,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let record = NewOutboxItem {
+            source_msg_id: Some(format!("{msg_id}#card")),
             part: 1,
             parts: 1,
             message: OutboundMessage {
                 body: MessageBody::Markdown {
-                    title: title_of(text),
-                    text: text.to_owned(),
+                    title: title_of(card_text),
+                    text: card_text.to_owned(),
                 },
                 route: route.clone(),
             },
         };
-        for created in self.store.enqueue_outbox(vec![item], None).await? {
-            self.store
-                .set_outbox_state(
-                    created.id,
-                    OutboxState::Sent,
-                    None,
-                    Some(channel.to_owned()),
-                )
-                .await?;
-        }
-        Ok(())
+        let items = if remainder.is_empty() {
+            Vec::new()
+        } else {
+            self.parts(route, remainder, MessageFormat::Markdown, msg_id)
+        };
+        let created = self
+            .store
+            .enqueue_outbox_after(
+                Some((record, "card".to_owned())),
+                items,
+                Some(msg_id.to_owned()),
+            )
+            .await?;
+        self.outbox.push(created.clone());
+        Ok(created)
     }
 }
 

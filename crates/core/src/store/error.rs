@@ -15,6 +15,8 @@ pub enum StoreError {
     WriterGone,
     #[error("[STORE_POISONED] a store lock was poisoned by a panic")]
     Poisoned,
+    #[error("[STORE_BUSY] the store writer's queue is full; try again shortly")]
+    Busy,
 }
 
 impl StoreError {
@@ -25,6 +27,7 @@ impl StoreError {
             Self::Decode(_) => "STORE_DECODE",
             Self::WriterGone => "STORE_CLOSED",
             Self::Poisoned => "STORE_POISONED",
+            Self::Busy => "STORE_BUSY",
         }
     }
 }

@@ -28,6 +28,7 @@ pub use inbox::{InboxItem, InboxState, InsertOutcome};
 pub use outbox::{
     HistoryEntry, MessageBody, NewOutboxItem, OutboundMessage, OutboxItem, OutboxState, Route,
 };
+pub use writer::WRITER_CAPACITY;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -85,9 +86,10 @@ impl Store {
     }
 
     /// Queues the insert *now* (so submission order is commit order) and returns the receiver of its outcome.
+    /// Never waits: with the writer's queue full it answers `STORE_BUSY` (the caller leaves the frame un-ACKed).
     pub fn submit_inbound(&self, item: InboxItem) -> Result<PendingInsert, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.writer.send(WriteCommand::InsertInbound {
+        self.writer.try_send(WriteCommand::InsertInbound {
             item: Box::new(item),
             reply,
         })?;
@@ -117,8 +119,21 @@ impl Store {
         items: Vec<NewOutboxItem>,
         complete_inbox: Option<String>,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.enqueue_outbox_after(None, items, complete_inbox).await
+    }
+
+    /// Like [`Store::enqueue_outbox`], and first records `delivered` (text that already reached the chat
+    /// through `channel`, e.g. an AI card) as sent, all in one transaction: a crash leaves either nothing or
+    /// everything, never a delivered text waiting to be sent again.
+    pub async fn enqueue_outbox_after(
+        &self,
+        delivered: Option<(NewOutboxItem, String)>,
+        items: Vec<NewOutboxItem>,
+        complete_inbox: Option<String>,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.writer.send(WriteCommand::EnqueueOutbox {
+            delivered: delivered.map(Box::new),
             items,
             complete_inbox,
             reply,

@@ -120,6 +120,24 @@ pub(super) fn enqueue(
     Ok(created)
 }
 
+/// Inserts a row that already reached the conversation another way (an AI card) as `sent`, in one
+/// statement: there is no moment where it is `pending` (and would be sent again by a restart).
+pub(super) fn record_sent(
+    tx: &Connection,
+    item: &NewOutboxItem,
+    channel: &str,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let json =
+        serde_json::to_string(&item.message).map_err(|err| StoreError::Decode(err.to_string()))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO outbox (conversation_id, source_msg_id, part, parts, state, created_at_ms, message_json, channel, sent_at_ms, attempts)
+         VALUES (?1, ?2, ?3, ?4, 'sent', ?5, ?6, ?7, ?5, 1)",
+        params![item.message.route.conversation_id, item.source_msg_id, item.part, item.parts, now, json, channel],
+    )?;
+    Ok(())
+}
+
 pub(super) fn set_state(
     tx: &Connection,
     id: i64,

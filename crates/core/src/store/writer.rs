@@ -7,6 +7,9 @@
 //! - Each command runs in its own savepoint: a command that fails leaves none of its rows behind and only its
 //!   caller hears the error; the rest of the batch commits.
 //! - A caller hears `Ok` only after the batch committed; if the commit fails, every caller hears the error.
+//! - Bounded: at most [`WRITER_CAPACITY`] commands wait. Live intake is refused at once when the queue is
+//!   full ([`WriterHandle::try_send`], `STORE_BUSY`: the frame stays un-ACKed and DingTalk redelivers it);
+//!   every other caller waits for room, so a state update is delayed, never dropped.
 
 use std::sync::mpsc;
 
@@ -30,6 +33,8 @@ pub(super) enum WriteCommand {
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     EnqueueOutbox {
+        /// Already delivered another way (an AI card): recorded as sent in the same transaction.
+        delivered: Option<Box<(NewOutboxItem, String)>>,
         items: Vec<NewOutboxItem>,
         complete_inbox: Option<String>,
         reply: oneshot::Sender<Result<Vec<OutboxItem>, StoreError>>,
@@ -50,21 +55,34 @@ pub(super) enum WriteCommand {
     },
 }
 
+/// Write commands that may wait for the writer thread.
+pub const WRITER_CAPACITY: usize = 8_192;
+
 #[derive(Clone)]
 pub(super) struct WriterHandle {
-    sender: mpsc::Sender<WriteCommand>,
+    sender: mpsc::SyncSender<WriteCommand>,
 }
 
 impl WriterHandle {
+    /// Queues a command, waiting for room if the queue is full. The writer thread drains the queue on its
+    /// own (it never waits for the caller), so the wait is bounded by one batch's commit.
     pub(super) fn send(&self, command: WriteCommand) -> Result<(), StoreError> {
         self.sender
             .send(command)
             .map_err(|_| StoreError::WriterGone)
     }
+
+    /// Queues a command only if there is room now (`STORE_BUSY` otherwise).
+    pub(super) fn try_send(&self, command: WriteCommand) -> Result<(), StoreError> {
+        self.sender.try_send(command).map_err(|err| match err {
+            mpsc::TrySendError::Full(_) => StoreError::Busy,
+            mpsc::TrySendError::Disconnected(_) => StoreError::WriterGone,
+        })
+    }
 }
 
 pub(super) fn spawn(conn: Connection) -> Result<WriterHandle, StoreError> {
-    let (sender, receiver) = mpsc::channel();
+    let (sender, receiver) = mpsc::sync_channel(WRITER_CAPACITY);
     std::thread::Builder::new()
         .name("dingbridge-store-writer".into())
         .spawn(move || run(conn, receiver))
@@ -142,10 +160,15 @@ fn apply_batch(
                 }
             },
             WriteCommand::EnqueueOutbox {
+                delivered,
                 items,
                 complete_inbox,
                 reply,
             } => match in_savepoint(&mut tx, |tx| {
+                if let Some(record) = &delivered {
+                    let (item, channel) = record.as_ref();
+                    outbox::record_sent(tx, item, channel)?;
+                }
                 outbox::enqueue(tx, &items, complete_inbox.as_deref())
             }) {
                 Ok(created) => pending.push(Pending::Outbox(reply, created)),

@@ -216,6 +216,11 @@ impl FakeOpenCode {
         }
     }
 
+    /// Creating a session whose title contains `matcher` takes `delay` (OpenCode slow for one chat).
+    pub fn delay_session_create(&self, matcher: &str, delay: Duration) {
+        lock(&self.inner.create_delays).push((matcher.to_owned(), delay));
+    }
+
     pub fn sessions(&self) -> Vec<FakeSession> {
         lock(&self.inner.sessions).clone()
     }

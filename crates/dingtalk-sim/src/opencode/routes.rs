@@ -114,12 +114,20 @@ async fn create_session(
         }
     };
     let inner = &state.inner;
+    let title = body["title"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| "New session".to_owned());
+    let delay = lock(&inner.create_delays)
+        .iter()
+        .find(|(matcher, _)| title.contains(matcher.as_str()))
+        .map(|(_, delay)| *delay);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let session = FakeSession {
         id: inner.new_id("ses"),
-        title: body["title"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| "New session".to_owned()),
+        title,
         directory: query.get("directory").cloned(),
     };
     lock(&inner.sessions).push(session.clone());

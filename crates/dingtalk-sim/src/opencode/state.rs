@@ -65,6 +65,9 @@ pub struct Inner {
     pub aborts: Mutex<Vec<String>>,
     pub permission_replies: Mutex<Vec<FakePermissionReply>>,
     pub rules: Mutex<Vec<(String, Script)>>,
+    /// `POST /session` with a title containing the matcher answers only after the delay (a slow OpenCode
+    /// for one conversation).
+    pub create_delays: Mutex<Vec<(String, std::time::Duration)>>,
     /// session id → the running script's cancel token.
     pub busy: Mutex<HashMap<String, CancellationToken>>,
     /// One script at a time per session (OpenCode queues prompts on a busy session).
@@ -103,6 +106,7 @@ impl Inner {
             aborts: Mutex::default(),
             permission_replies: Mutex::default(),
             rules: Mutex::default(),
+            create_delays: Mutex::default(),
             busy: Mutex::default(),
             session_locks: Mutex::default(),
             permissions: Mutex::default(),

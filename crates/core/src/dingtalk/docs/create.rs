@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::error::DocsError;
-use super::service::{DocsService, check_overwrite_length, seg};
+use super::service::{DocsService, check_overwrite_length, checked_id, seg};
 use super::types::{Caller, CreateDocParams, CreateDocResult};
 use super::wire::{CreateAnswer, time_text};
 use crate::dingtalk::openapi::{ApiRequest, OpenApiError};
@@ -30,16 +30,21 @@ impl DocsService {
         if let Some(content) = &params.content {
             check_overwrite_length(content)?;
         }
+        let space_id = params.space_id.as_deref().filter(|s| !s.is_empty());
+        let space_id = space_id
+            .map(|id| checked_id("space_id", id, "a workspace id"))
+            .transpose()?;
+        let folder_id = params.folder_id.as_deref().filter(|f| !f.is_empty());
+        let folder_id = folder_id
+            .map(|id| checked_id("folder_id", id, "a folder id from list_docs"))
+            .transpose()?;
         let op = self.operator_for(caller).await?;
-        let workspace_id = match params.space_id.as_deref().filter(|s| !s.is_empty()) {
+        let workspace_id = match space_id {
             Some(id) => id.to_owned(),
             None => self.mine_workspace(&op).await?.workspace_id,
         };
         let mut body = json!({"name": title, "docType": "DOC", "operatorId": op});
-        if let (Some(folder), Value::Object(map)) = (
-            params.folder_id.as_deref().filter(|f| !f.is_empty()),
-            &mut body,
-        ) {
+        if let (Some(folder), Value::Object(map)) = (folder_id, &mut body) {
             map.insert("parentNodeId".into(), json!(folder));
         }
         let created: CreateAnswer = self

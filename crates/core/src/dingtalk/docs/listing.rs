@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::error::DocsError;
-use super::service::DocsService;
+use super::service::{DocsService, checked_id};
 use super::types::{
     Caller, DocSummary, ListDocsParams, ListDocsResult, Pagination, SortBy, SortOrder,
 };
@@ -55,6 +55,12 @@ impl DocsService {
                 "page_size must be between 1 and 100",
                 json!({"field": "page_size", "min": 1, "max": 100, "actual": params.page_size}),
             ));
+        }
+        if let Some(id) = &params.space_id {
+            checked_id("space_id", id, "a workspace id")?;
+        }
+        if let Some(id) = &params.folder_id {
+            checked_id("folder_id", id, "a folder id from list_docs")?;
         }
         let op = self.operator_for(caller).await?;
         let keyword = params

@@ -170,15 +170,38 @@ impl DocsService {
 }
 
 pub(super) fn required_id(id: &str) -> Result<&str, DocsError> {
+    checked_id(
+        "document_id",
+        id,
+        "a document id from create_doc or list_docs",
+    )
+}
+
+/// Checks an id that goes into a URL path or a DingTalk call. DingTalk's document, node and workspace ids
+/// are letters, digits, `-` and `_`; anything else (`/`, `.`, `..`, `%2e`, spaces, …) is refused with
+/// INVALID_PARAMS rather than sent, so an id can never become a dot-segment or a second path segment.
+pub(super) fn checked_id<'a>(
+    field: &'static str,
+    id: &'a str,
+    what: &str,
+) -> Result<&'a str, DocsError> {
     let id = id.trim();
-    if id.is_empty() || id.contains('/') {
+    let valid = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid {
         return Err(DocsError::invalid(
-            "document_id must be a document id from create_doc or list_docs",
-            json!({"field": "document_id"}),
+            format!("{field} must be {what} (letters, digits, `-` and `_` only)"),
+            json!({"field": field, "reason": "invalid_id"}),
         ));
     }
     Ok(id)
 }
+
+/// Longer than any id DingTalk issues; keeps an absurd value out of URLs and logs.
+const MAX_ID_LEN: usize = 128;
 
 /// Ids go into URL paths: percent-encode anything outside the unreserved set.
 pub(super) fn seg(id: &str) -> String {

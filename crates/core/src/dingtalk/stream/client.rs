@@ -68,7 +68,8 @@ impl StreamClient {
 
     /// Runs until `cancel` fires. Never returns an error: failures are published and retried.
     pub async fn run(self, cancel: CancellationToken) {
-        let (disconnect_tx, mut disconnect_rx) = mpsc::unbounded_channel::<u64>();
+        // Each connection asks at most once; a few slots cover the make-before-break overlap.
+        let (disconnect_tx, mut disconnect_rx) = mpsc::channel::<u64>(16);
         let mut draining: JoinSet<ConnectionReport> = JoinSet::new();
         let mut backoff = ReconnectBackoff::new(&self.config.settings);
         let mut opened_before = false;
@@ -131,7 +132,9 @@ impl StreamClient {
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => {
-                        let _ = (&mut current).await;
+                        if let Err(err) = (&mut current).await {
+                            tracing::error!(connection = id, error = %err, "stream connection task failed at shutdown");
+                        }
                         break 'outer;
                     }
                     Some(requested) = disconnect_rx.recv() => {

@@ -1,5 +1,8 @@
 //! One WebSocket to the Stream gateway: a reader loop (this task) and a writer task fed by a channel, so
 //! pongs and ACKs written from other tasks never interleave.
+//!
+//! Bounded: at most [`OUTGOING_CAPACITY`] frames wait for the writer. If a stalled socket fills it, further
+//! ACKs are not queued (logged); DingTalk redelivers un-ACKed frames and the inbox dedupes them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +25,9 @@ pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// The server closes it itself after ~10 s (protocol notes §2.5).
 const DRAIN_GRACE: Duration = Duration::from_secs(15);
 
+/// ACKs, pongs and pings that may wait for one socket's writer.
+pub(super) const OUTGOING_CAPACITY: usize = 1_024;
+
 #[derive(Debug)]
 pub(super) enum ConnectionEnd {
     /// The server closed the socket (normally, or after `disconnect`).
@@ -42,7 +48,7 @@ pub(super) struct ConnectionContext {
     pub watchdog_idle: Duration,
     pub cancel: CancellationToken,
     /// Tells the supervisor that the server asked this connection to go away (make-before-break).
-    pub disconnect_requested: mpsc::UnboundedSender<u64>,
+    pub disconnect_requested: mpsc::Sender<u64>,
 }
 
 /// Outcome of one connection's life, for the supervisor's backoff decision.
@@ -57,7 +63,7 @@ pub(super) struct ConnectionReport {
 pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionReport {
     let started = Instant::now();
     let (mut sink, mut stream) = socket.split();
-    let (outgoing, mut queue) = mpsc::unbounded_channel::<Message>();
+    let (outgoing, mut queue) = mpsc::channel::<Message>(OUTGOING_CAPACITY);
     let writer = tokio::spawn(async move {
         while let Some(message) = queue.recv().await {
             let closing = matches!(message, Message::Close(_));
@@ -84,7 +90,10 @@ pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionRep
     let end = loop {
         tokio::select! {
             _ = ctx.cancel.cancelled() => {
-                let _ = outgoing.send(Message::Close(None));
+                // Best effort: a full queue means a stalled socket, which the timeout below gives up on.
+                if outgoing.try_send(Message::Close(None)).is_err() {
+                    tracing::debug!(connection = ctx.id, "close frame not queued: writer stalled");
+                }
                 break ConnectionEnd::Cancelled;
             }
             next = stream.next() => match next {
@@ -115,10 +124,15 @@ pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionRep
                 // Half the window silent: ask the peer for a pong before declaring it dead.
                 if idle >= ctx.watchdog_idle / 2 && !pinged {
                     pinged = true;
-                    let _ = outgoing.send(Message::Ping(Vec::new().into()));
+                    // A full queue is itself a sign of a dead socket: the watchdog ends it shortly.
+                    if outgoing.try_send(Message::Ping(Vec::new().into())).is_err() {
+                        tracing::debug!(connection = ctx.id, "liveness ping not queued: writer stalled");
+                    }
                 }
                 if reader.drain_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                    let _ = outgoing.send(Message::Close(None));
+                    if outgoing.try_send(Message::Close(None)).is_err() {
+                        tracing::debug!(connection = ctx.id, "close frame not queued: writer stalled");
+                    }
                     break ConnectionEnd::Closed("drained after disconnect".into());
                 }
             }
@@ -129,7 +143,15 @@ pub(super) async fn run(socket: Socket, ctx: ConnectionContext) -> ConnectionRep
     drop(outgoing);
     if matches!(end, ConnectionEnd::Cancelled) {
         // Let the close frame (and any last ACKs) go out, but never hang shutdown on a dead peer.
-        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+        if tokio::time::timeout(Duration::from_secs(1), writer)
+            .await
+            .is_err()
+        {
+            tracing::debug!(
+                connection = ctx.id,
+                "socket writer did not finish within 1 s at shutdown"
+            );
+        }
     } else {
         writer.abort();
     }
@@ -193,7 +215,14 @@ impl Reader<'_> {
                 tracing::info!(connection = self.ctx.id, data = %frame.data, "server requested disconnect");
                 if self.drain_deadline.is_none() {
                     self.drain_deadline = Some(Instant::now() + DRAIN_GRACE);
-                    let _ = self.ctx.disconnect_requested.send(self.ctx.id);
+                    // One request per connection; a full or closed channel means the supervisor is
+                    // already replacing connections or shutting down, and the drain deadline still applies.
+                    if self.ctx.disconnect_requested.try_send(self.ctx.id).is_err() {
+                        tracing::warn!(
+                            connection = self.ctx.id,
+                            "disconnect request not delivered to the supervisor"
+                        );
+                    }
                 }
             }
             // Informational; never gate readiness on REGISTERED (it is not always sent).

@@ -22,13 +22,24 @@ pub struct CallbackFrame {
 /// Writes an ACK on the socket that delivered the frame (protocol notes §2.4: ACK on the same connection).
 #[derive(Clone, Debug)]
 pub struct AckSender {
-    pub(super) outgoing: mpsc::UnboundedSender<Message>,
+    pub(super) outgoing: mpsc::Sender<Message>,
 }
 
 impl AckSender {
-    /// Returns false if that socket is already gone (the server will redeliver; dedupe catches it).
+    /// Returns false if that socket is already gone or its writer is stalled with a full queue (bounded):
+    /// the server will redeliver the frame and the inbox dedupe catches it.
     pub fn send(&self, ack: AckFrame) -> bool {
-        self.outgoing.send(Message::text(ack.to_json())).is_ok()
+        match self.outgoing.try_send(Message::text(ack.to_json())) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(
+                    message_id = ack.headers.message_id,
+                    "ACK not queued: socket writer stalled; DingTalk will redeliver"
+                );
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     }
 }
 

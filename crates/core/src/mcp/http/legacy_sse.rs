@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::mcp::handler::DingBridgeMcp;
 
 /// More concurrent legacy sessions than any real setup needs; beyond it new ones are refused (503).
-const MAX_SESSIONS: usize = 64;
+pub const MAX_SESSIONS: usize = 64;
 const CHANNEL: usize = 64;
 
 #[derive(Clone)]
@@ -41,13 +41,6 @@ impl LegacySse {
             sessions: Arc::default(),
             shutdown,
         }
-    }
-
-    fn session_count(&self) -> usize {
-        self.sessions
-            .lock()
-            .map(|s| s.len())
-            .unwrap_or(MAX_SESSIONS)
     }
 }
 
@@ -103,14 +96,28 @@ impl Drop for SessionGuard {
 }
 
 pub async fn open(State(sse): State<LegacySse>) -> Response {
-    if sse.session_count() >= MAX_SESSIONS {
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many SSE sessions").into_response();
-    }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, incoming) = mpsc::channel(CHANNEL);
     let (outgoing, from_server) = mpsc::channel(CHANNEL);
-    if let Ok(mut sessions) = sse.sessions.lock() {
-        sessions.insert(id.clone(), to_server);
+    // Count and insert under one lock, so concurrent opens cannot overshoot the cap.
+    let admitted = match sse.sessions.lock() {
+        Ok(mut sessions) if sessions.len() < MAX_SESSIONS => {
+            sessions.insert(id.clone(), to_server);
+            true
+        }
+        _ => false,
+    };
+    if !admitted {
+        tracing::warn!(
+            max = MAX_SESSIONS,
+            "refusing a legacy SSE session: too many open"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "5")],
+            "too many SSE sessions",
+        )
+            .into_response();
     }
     let stop = sse.shutdown.child_token();
     // Counts as a connected client until the session's service ends.
