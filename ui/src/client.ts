@@ -126,6 +126,13 @@ const CALLS = {
   retrySend: { command: 'retry_send', http: { method: 'POST', path: (args) => conversationPath(args, '/retry') } },
   stopTurn: { command: 'stop_turn', http: { method: 'POST', path: (args) => conversationPath(args, '/stop') } },
   newSession: { command: 'new_session', http: { method: 'POST', path: (args) => conversationPath(args, '/new-session') } },
+  agentServerAction: {
+    command: 'agent_server_action',
+    http: {
+      method: 'POST',
+      path: (args) => `/api/agent-servers/${encodeURIComponent(String(args.project ?? ''))}/${encodeURIComponent(String(args.action ?? ''))}`,
+    },
+  },
   startDemo: { command: 'start_demo', http: null },
   getAutostart: { command: 'get_autostart', http: null },
   setAutostart: { command: 'set_autostart', http: null },
@@ -194,16 +201,6 @@ async function httpCall<T>(method: Method, path: string, body?: Record<string, u
 
 export type AgentServerAction = 'start' | 'stop' | 'restart';
 
-/** Start / stop / restart a managed OpenCode server (dingbridged's HTTP API; the desktop app has no command yet). */
-export function supportsAgentServerActions(): boolean {
-  return transport === 'http';
-}
-
-export async function agentServerAction(project: string, action: AgentServerAction): Promise<AgentServerStatus> {
-  if (!supportsAgentServerActions()) throw new ApiError('UNSUPPORTED', 'available in the dashboard of dingbridged');
-  return httpCall<AgentServerStatus>('POST', `/api/agent-servers/${encodeURIComponent(project)}/${action}`);
-}
-
 export const api = {
   getStatus: () => call<StatusSnapshot>('getStatus'),
   getSettings: () => call<SettingsView>('getSettings'),
@@ -225,6 +222,9 @@ export const api = {
     call<ActionOutcome>('retrySend', { conversationId, outboxId, body: { outbox_id: outboxId } }),
   stopTurn: (conversationId: string) => call<ActionOutcome>('stopTurn', { conversationId }),
   newSession: (conversationId: string) => call<ActionOutcome>('newSession', { conversationId }),
+  /** Start / stop / restart a managed OpenCode server (the desktop app's command or dingbridged's POST). */
+  agentServerAction: (project: string, action: AgentServerAction) =>
+    call<AgentServerStatus>('agentServerAction', { project, action }),
 };
 
 // ---------- live status + events ----------

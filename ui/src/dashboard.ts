@@ -3,7 +3,7 @@
 // engine (message previews, titles, nicknames, errors) comes from strangers: it only reaches the page through
 // textContent / attributes (see dom.ts), never innerHTML.
 
-import { agentServerAction, api, connect, supports, supportsAgentServerActions, toApiError, transport, type AgentServerAction, type LinkState } from './client.js';
+import { api, connect, supports, toApiError, transport, type AgentServerAction, type LinkState } from './client.js';
 import type { ConversationRow, ConversationsUpdated } from './conversation-types.js';
 import { ConversationView } from './conversation-view.js';
 import { ConversationList } from './conversations.js';
@@ -196,14 +196,15 @@ function renderAgentServers(servers: AgentServerStatus[]): void {
       facts.push(t('agent_server.restarts', { count: server.restarts }));
       li.append(el('div', 'small', facts.join(' · ')));
       if (server.error) li.append(el('div', 'error small', server.error));
-      if (supportsAgentServerActions()) {
+      if (supports('agentServerAction')) {
         const buttons = el('div', 'actions');
         for (const [action, label] of SERVER_ACTIONS) {
           const button = el('button', 'small', t(label));
           button.type = 'button';
           button.addEventListener('click', () => {
             button.disabled = true;
-            agentServerAction(server.project, action)
+            api
+              .agentServerAction(server.project, action)
               .catch((error: unknown) => {
                 li.append(el('div', 'error small', toApiError(error).message));
               })

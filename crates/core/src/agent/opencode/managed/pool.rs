@@ -142,26 +142,42 @@ impl ManagedBackend {
         &self.inner.options.projects
     }
 
-    /// Every project's server as the status API shows it (projects never started show as stopped).
+    /// Every project's server as the status API shows it. Projects never started show as stopped; a
+    /// stopped one shows as `not_installed` (with the install command) while no `opencode` can be found,
+    /// so the dashboard says so before the first message fails.
     pub fn statuses(&self) -> Vec<ServerStatus> {
-        let entries = self.inner.entries();
-        self.projects()
-            .iter()
-            .map(|project| match entries.get(&project.name) {
-                Some(entry) => entry.server.status(),
-                None => ServerStatus {
-                    project: project.name.clone(),
-                    directory: project.path.display().to_string(),
-                    port: 0,
-                    state: ServerState::Stopped,
-                    version: None,
-                    uptime_s: None,
-                    restarts: 0,
-                    pid: None,
-                    error: None,
-                },
-            })
-            .collect()
+        let mut statuses: Vec<ServerStatus> = {
+            let entries = self.inner.entries();
+            self.projects()
+                .iter()
+                .map(|project| match entries.get(&project.name) {
+                    Some(entry) => entry.server.status(),
+                    None => ServerStatus {
+                        project: project.name.clone(),
+                        directory: project.path.display().to_string(),
+                        port: 0,
+                        state: ServerState::Stopped,
+                        version: None,
+                        uptime_s: None,
+                        restarts: 0,
+                        pid: None,
+                        error: None,
+                    },
+                })
+                .collect()
+        };
+        if statuses.iter().any(|s| s.state == ServerState::Stopped)
+            && let Err(missing) = super::locate(self.inner.options.bin.as_deref())
+        {
+            for status in statuses
+                .iter_mut()
+                .filter(|s| s.state == ServerState::Stopped)
+            {
+                status.state = ServerState::NotInstalled;
+                status.error = Some(missing.to_string());
+            }
+        }
+        statuses
     }
 
     /// The server of a project (created, not started, if new).
