@@ -166,6 +166,30 @@ test('the saved settings keep the OpenCode URL empty and make the folder the fir
   assert.equal(await page.locator('#sec-setup-agent').isVisible(), false, 'the step belongs to the guide only');
 });
 
+test('the full settings list the project and save another one next to it', async () => {
+  // The page is the full settings now (the last test came back to it after saving).
+  const projects = page.locator('#f-agent-projects');
+  assert.equal(await projects.inputValue(), `my-project = ${projectDir}`);
+  const second = path.join(scratch, 'data');
+  await projects.fill(`my-project = ${projectDir}\ndocs = ${second}`);
+  await page.locator('#save').click();
+  await page.locator('#saved-banner').waitFor({ state: 'visible', timeout: TIMEOUT_MS });
+  const settings = await (await context.request.get(`${origin}/api/settings`)).json();
+  assert.deepEqual(settings.agent.projects, [
+    { name: 'my-project', path: projectDir },
+    { name: 'docs', path: second },
+  ]);
+  assert.equal(settings.agent.opencode_url, '', 'still managed');
+});
+
+test('a project folder that does not exist is refused on its line', async () => {
+  await page.locator('#f-agent-projects').fill(`my-project = ${projectDir}\nghost = ${path.join(scratch, 'no-such-folder')}`);
+  await page.locator('#save').click();
+  await page.locator('.field.has-error[data-field="agent.projects"]').waitFor({ timeout: TIMEOUT_MS });
+  const settings = await (await context.request.get(`${origin}/api/settings`)).json();
+  assert.equal(settings.agent.projects.length, 2, 'nothing saved');
+});
+
 test('no page or API answer the browser received holds the secret', async () => {
   // Also ask the read endpoints directly, after the save, with the logged-in cookie.
   for (const route of ['/api/status', '/api/settings', '/settings.html', '/']) {
