@@ -453,3 +453,28 @@ async fn with_an_agent_of_its_own_there_is_no_managed_server_to_start() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["fields"][0]["code"], "NOT_MANAGED", "{body}");
 }
+
+#[tokio::test]
+async fn with_an_opencode_url_configured_dingbridge_runs_no_opencode_of_its_own() {
+    let dashboard = dashboard_with(|dir| {
+        let mut settings = Config::default().agent;
+        settings.opencode_url = "http://127.0.0.1:4096".into();
+        // Even with projects and a program named, an external server means nothing is started here.
+        settings.projects = vec![dingbridge_core::config::ProjectSettings {
+            name: "app".into(),
+            path: dir.display().to_string(),
+        }];
+        settings.opencode_bin = Some("/bin/true".into());
+        AgentSpec::from_settings(&settings, Duration::ZERO)
+    })
+    .await;
+    assert!(dashboard.host.engine.managed().is_none());
+    let cookie = dashboard.login().await;
+    let status = dashboard.get_json(&cookie, "/api/status").await;
+    assert_eq!(status["agent_servers"], json!([]));
+    let response = dashboard
+        .post(&cookie, "/api/agent-servers/app/start", true)
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["fields"][0]["code"], "NOT_MANAGED", "{body}");
+}
