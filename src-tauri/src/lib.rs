@@ -130,6 +130,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, shell: Shell, texts: Texts) ->
             commands::conversations::retry_send,
             commands::conversations::stop_turn,
             commands::conversations::new_session,
+            commands::agent_servers::agent_server_action,
         ])
 }
 
@@ -219,3 +220,5 @@ fn init_logging() {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_agent_servers;

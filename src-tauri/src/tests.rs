@@ -69,6 +69,7 @@ impl EngineApi for FixedEngine {
             },
             outbox: Default::default(),
             auth: Default::default(),
+            agent_servers: Vec::new(),
         }
     }
 
@@ -156,7 +157,7 @@ fn started(app: &TestApp, want: Want) {
     tauri::async_runtime::block_on(app.shell.start(want)).expect("the engine starts");
 }
 
-fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
+pub(crate) fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
     if let Some(window) = app.get_webview_window(label) {
         return window;
     }
@@ -165,7 +166,11 @@ fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
         .expect("a mock window")
 }
 
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+pub(crate) fn invoke(
+    window: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
     tauri::test::get_ipc_response(
         window,
         InvokeRequest {
@@ -207,6 +212,7 @@ const ACL: &[(&str, &[&str])] = &[
     ("retry_send", &[MAIN_WINDOW]),
     ("stop_turn", &[MAIN_WINDOW]),
     ("new_session", &[MAIN_WINDOW]),
+    ("agent_server_action", &[MAIN_WINDOW]),
 ];
 
 /// The commands of the app manifest (`build.rs`), from the permission files tauri-build generates.

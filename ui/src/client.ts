@@ -6,6 +6,7 @@
 // wrong reaches the caller as an `ApiError` {code, message, fields}, never as a bare string or Response.
 
 import type {
+  AgentServerStatus,
   Autostart,
   ConnectionReport,
   EngineEvent,
@@ -125,6 +126,13 @@ const CALLS = {
   retrySend: { command: 'retry_send', http: { method: 'POST', path: (args) => conversationPath(args, '/retry') } },
   stopTurn: { command: 'stop_turn', http: { method: 'POST', path: (args) => conversationPath(args, '/stop') } },
   newSession: { command: 'new_session', http: { method: 'POST', path: (args) => conversationPath(args, '/new-session') } },
+  agentServerAction: {
+    command: 'agent_server_action',
+    http: {
+      method: 'POST',
+      path: (args) => `/api/agent-servers/${encodeURIComponent(String(args.project ?? ''))}/${encodeURIComponent(String(args.action ?? ''))}`,
+    },
+  },
   startDemo: { command: 'start_demo', http: null },
   getAutostart: { command: 'get_autostart', http: null },
   setAutostart: { command: 'set_autostart', http: null },
@@ -191,6 +199,8 @@ async function httpCall<T>(method: Method, path: string, body?: Record<string, u
   return parsed as T;
 }
 
+export type AgentServerAction = 'start' | 'stop' | 'restart';
+
 export const api = {
   getStatus: () => call<StatusSnapshot>('getStatus'),
   getSettings: () => call<SettingsView>('getSettings'),
@@ -212,6 +222,9 @@ export const api = {
     call<ActionOutcome>('retrySend', { conversationId, outboxId, body: { outbox_id: outboxId } }),
   stopTurn: (conversationId: string) => call<ActionOutcome>('stopTurn', { conversationId }),
   newSession: (conversationId: string) => call<ActionOutcome>('newSession', { conversationId }),
+  /** Start / stop / restart a managed OpenCode server (the desktop app's command or dingbridged's POST). */
+  agentServerAction: (project: string, action: AgentServerAction) =>
+    call<AgentServerStatus>('agentServerAction', { project, action }),
 };
 
 // ---------- live status + events ----------
