@@ -108,6 +108,8 @@ impl Options {
 /// State and commands, for any runtime. No plugins, tray or windows here: the mock-runtime tests call it.
 pub fn configure<R: Runtime>(builder: Builder<R>, shell: Shell, texts: Texts) -> Builder<R> {
     builder
+        // In `configure` (not only `run`) so the window permission tests see its commands.
+        .plugin(tauri_plugin_dialog::init())
         .manage(shell)
         .manage(texts)
         .invoke_handler(tauri::generate_handler![

@@ -271,6 +271,28 @@ fn a_window_no_capability_names_gets_nothing() {
 }
 
 #[test]
+fn only_the_settings_window_may_open_the_folder_chooser() {
+    let app = test_app();
+    started(&app, Want::Auto);
+    // No `options`: a granted call fails on its arguments before any dialog opens; a refused one at the ACL.
+    let open = |label: &str| invoke(&window(&app.app, label), "plugin:dialog|open", json!({}));
+    let from_settings = open(SETTINGS_WINDOW);
+    assert!(!refused_by_acl(&from_settings), "{from_settings:?}");
+    assert!(
+        matches!(&from_settings, Err(error) if error.to_string().contains("options")),
+        "{from_settings:?}"
+    );
+    assert!(refused_by_acl(&open(MAIN_WINDOW)));
+    assert!(refused_by_acl(&open("intruder")));
+    // Nor any other dialog: the settings window gets `open` only.
+    assert!(refused_by_acl(&invoke(
+        &window(&app.app, SETTINGS_WINDOW),
+        "plugin:dialog|message",
+        json!({"message": "hi"})
+    )));
+}
+
+#[test]
 fn get_status_through_ipc_returns_the_snapshot() {
     let app = test_app();
     started(&app, Want::Auto);

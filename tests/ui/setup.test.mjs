@@ -119,6 +119,8 @@ test('the setup guide offers OpenCode on this computer, taking a project folder'
   assert.equal(await page.locator('#f-setup-project').isVisible(), false, 'no folder for a server of your own');
   await page.locator('#f-setup-agent-managed').check();
   assert.equal(await page.locator('#f-setup-project').isVisible(), true);
+  // A browser has no folder dialog: the path is typed (the desktop app adds "Choose…", tests/e2e).
+  assert.equal(await page.locator('#setup-project-choose').isVisible(), false);
   await page.fill('#f-setup-project', projectDir);
   assert.deepEqual(await pageProblems(page, keys), []);
 });

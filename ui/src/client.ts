@@ -137,6 +137,8 @@ const CALLS = {
   getAutostart: { command: 'get_autostart', http: null },
   setAutostart: { command: 'set_autostart', http: null },
   openSettings: { command: 'open_settings', http: null },
+  // The dialog plugin's own command (capability `dialog:allow-open`, settings window only).
+  chooseFolder: { command: 'plugin:dialog|open', http: null },
 } satisfies Record<string, Call>;
 
 export type CallName = keyof typeof CALLS;
@@ -225,6 +227,11 @@ export const api = {
   /** Start / stop / restart a managed OpenCode server (the desktop app's command or dingbridged's POST). */
   agentServerAction: (project: string, action: AgentServerAction) =>
     call<AgentServerStatus>('agentServerAction', { project, action }),
+  /** The OS's folder dialog (desktop app only): the chosen folder's path, or null when cancelled. */
+  chooseFolder: async (title: string): Promise<string | null> => {
+    const chosen = await call<unknown>('chooseFolder', { options: { directory: true, multiple: false, title } });
+    return typeof chosen === 'string' ? chosen : null;
+  },
 };
 
 // ---------- live status + events ----------

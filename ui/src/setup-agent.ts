@@ -3,7 +3,9 @@
 // itself. "I run OpenCode myself" leaves the agent settings as they are (the address is set under "Show all
 // settings"). Invariant: outside the setup guide this step sends nothing.
 
+import { api, supports, toApiError } from './client.js';
 import { byId } from './dom.js';
+import { t } from './i18n.js';
 import type { SettingsChange, SettingsView } from './types.js';
 
 type Project = { name: string; path: string };
@@ -23,11 +25,30 @@ export function projectName(path: string): string {
 function sync(): void {
   const managed = managedChoice().checked;
   folderInput().disabled = !managed;
+  byId('setup-project-choose', HTMLButtonElement).disabled = !managed;
   byId('setup-project-field').hidden = !managed;
+}
+
+/** The folder chooser: the OS's own dialog in the desktop app; a browser has none, so there the path is typed. */
+async function chooseFolder(): Promise<void> {
+  const error = byId('setup-project-field').querySelector<HTMLElement>('.field-error');
+  try {
+    const folder = await api.chooseFolder(t('setup.project_folder_choose_title'));
+    if (folder !== null) folderInput().value = folder;
+    if (error) error.hidden = true;
+  } catch (failure) {
+    if (error) {
+      error.textContent = toApiError(failure).message;
+      error.hidden = false;
+    }
+  }
 }
 
 export function wireSetupAgent(): void {
   for (const choice of [managedChoice(), externalChoice()]) choice.addEventListener('change', sync);
+  const choose = byId('setup-project-choose', HTMLButtonElement);
+  choose.hidden = !supports('chooseFolder');
+  choose.addEventListener('click', () => void chooseFolder());
 }
 
 /** Shows what is saved: managed when no URL is set, with the first project's folder. */
