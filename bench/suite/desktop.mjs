@@ -1,6 +1,6 @@
 // #6 desktop memory: PSS of the tray app (`dingbridge --demo`: engine, embedded simulator, WebKitGTK webview
-// and its helper processes) with the dashboard window open, and started hidden to the tray (`--minimized`,
-// which on main does what closing the window does: hide it, webview kept). Runs under Xvfb and a private
+// and its helper processes) with the dashboard window open, and started hidden to the tray (`--minimized`: no
+// window, no webview processes, the same state closing the window leaves since it destroys the webview). Runs under Xvfb and a private
 // D-Bus session. Uses target/release/dingbridge when it was built, else the debug build `scripts/test` makes
 // (the row says which; BENCH_DESKTOP_BIN overrides). Skipped, with a note, when there is no desktop binary or no xvfb-run.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -64,7 +64,7 @@ export async function run({ smoke, log }) {
   log(`#6 desktop (${build}) PSS window open ${open.pssMib.toFixed(1)} MiB (${open.processes} processes), tray ${tray.pssMib.toFixed(1)} MiB`);
   const rows = [
     { bench: 6, what: `desktop app PSS, window open (${build} build, ${open.processes} processes)`, unit: 'MiB', ours: open.pssMib, lowerIsBetter: true },
-    { bench: 6, what: `desktop app PSS, hidden in the tray (${build} build; webview kept on main)`, unit: 'MiB', ours: tray.pssMib,
+    { bench: 6, what: `desktop app PSS, hidden in the tray (${build} build, demo with its embedded simulator, no webview)`, unit: 'MiB', ours: tray.pssMib,
       lowerIsBetter: true, target: '< 60 MB', met: tray.pssMib * 1.048576 < 60 },
   ];
   return { rows, guards: [] };
