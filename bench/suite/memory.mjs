@@ -11,7 +11,7 @@ const IDLE_SETTLE_MS = 3_000;
 
 export async function run({ binDir, smoke, log }) {
   // 1,000,000 takes ~8 min at ~2,000 msg/s (each one fsynced), too long for the 15-minute budget; the intake's
-  // caches reach their caps by ~120,000 (the dedupe window holds 100,000 msgIds), so 300,000 shows the plateau.
+  // caches reach their caps early (the dedupe window holds 10,000 msgIds), so 300,000 shows the plateau.
   const total = smoke ? 5_000 : Number(process.env.BENCH_MSGIDS ?? 300_000);
   const sim = await Sim.start(binDir);
   const side = await startOurs(binDir, sim, { overrides: { access: { allowed_staff_ids: ['bench-nobody'] } } });
