@@ -47,6 +47,12 @@ impl TurnState {
         }
     }
 
+    /// OpenCode says the session is busy with this turn (checked after an event-stream gap, in which its
+    /// first events may have been missed): from now on its end is this turn's end.
+    pub fn mark_started(&mut self) {
+        self.started = true;
+    }
+
     pub fn apply(&mut self, event: OcEvent, updates: &UpdateSender) -> Option<Outcome> {
         match event {
             OcEvent::Status { status, .. } => match status.as_str() {
@@ -277,6 +283,17 @@ mod tests {
                 AgentUpdate::Text("Hello".into())
             ]
         );
+    }
+
+    #[test]
+    fn an_idle_ends_a_turn_opencode_said_was_busy_even_if_its_events_were_missed() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut turn = TurnState::default();
+        turn.mark_started();
+        let idle = OcEvent::Idle {
+            session_id: "s".into(),
+        };
+        assert!(matches!(turn.apply(idle, &tx), Some(Outcome::Idle)));
     }
 
     #[test]
