@@ -387,7 +387,7 @@ impl OpenCodeBackend {
                             return self.finish(outcome, session_id, prompt, &turn).await;
                         }
                     }
-                    Some(HubMsg::Reconnected) => {
+                    Some(HubMsg::Gap) => {
                         down_since = None;
                         if let Some(result) = self.check_after_gap(session_id, prompt, &mut turn).await {
                             return result;
@@ -578,7 +578,7 @@ impl OpenCodeBackend {
                             return Ok(());
                         }
                     }
-                    Some(HubMsg::Reconnected) => {
+                    Some(HubMsg::Gap) => {
                         if !inner.client.busy_sessions().await?.contains_key(session_id) {
                             return Ok(());
                         }
@@ -618,7 +618,7 @@ fn gap_check_failed(error: super::client::ClientError) -> AgentError {
     match AgentError::from(error) {
         AgentError::Unauthorized(detail) => AgentError::Unauthorized(detail),
         other => AgentError::Unavailable(format!(
-            "cannot look the turn up after the OpenCode event stream came back: {other}"
+            "cannot look the turn up after a gap in the OpenCode event stream: {other}"
         )),
     }
 }
