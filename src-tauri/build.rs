@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "retry_send",
     "stop_turn",
     "new_session",
+    "agent_server_action",
 ];
 
 fn main() {

@@ -157,6 +157,8 @@ fn paced_config(sim: &dingtalk_sim::Sim, per_window: u32) -> dingbridge_core::co
     config.pacing.per_conversation = per_window;
     config.pacing.conversation_window_ms = 1_000;
     config.pacing.app_per_second = 100;
+    // A 1 s window makes a 25 ms slot: the shipped 4 % would be 1 ms of jitter tolerance on a loaded machine.
+    config.pacing.safety_margin_percent = 10;
     config
 }
 

@@ -21,6 +21,8 @@ use crate::tray::{self, look::TrayModel};
 pub const ENGINE_EVENT: &str = "engine-event";
 /// Tauri event sent when the engine is swapped or paused (payload: [`EngineState`]).
 pub const ENGINE_STATE: &str = "engine-state";
+/// How often the tray looks at the managed OpenCode servers (their state changes raise no engine event).
+const AGENT_SERVERS_POLL: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Managed state: the catalogue in use; replaced when `[ui] language` changes.
 pub struct Texts(watch::Sender<Arc<Catalog>>);
@@ -68,8 +70,20 @@ pub fn forward<R: Runtime>(
     Ok(tauri::async_runtime::spawn(async move {
         let mut notifier = Notifier::default();
         let mut look = model.look();
+        let mut poll = tokio::time::interval(AGENT_SERVERS_POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
+                _ = poll.tick() => {
+                    let servers = shell
+                        .supervisor
+                        .engine()
+                        .map(|engine| engine.agent_servers())
+                        .unwrap_or_default();
+                    if model.on_agent_servers(servers) {
+                        tray::render(&app, &catalog, &model);
+                    }
+                }
                 changed = states.changed() => {
                     if changed.is_err() {
                         break;

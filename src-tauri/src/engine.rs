@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dingbridge_cli::mcp_serve::{self, McpServing};
+use dingbridge_core::agent::opencode::managed::ServerState;
 use dingbridge_core::config::Config;
 use dingbridge_core::mcp::McpToken;
 use dingbridge_core::{AgentSpec, Credentials, Engine};
@@ -117,6 +118,10 @@ pub trait EngineApi: Send + Sync + 'static {
     fn mcp(&self) -> Option<McpInfo> {
         None
     }
+    /// Managed mode: each project's OpenCode server and its state (the tray's line). Cheap (no store).
+    fn agent_servers(&self) -> Vec<(String, ServerState)> {
+        Vec::new()
+    }
     /// Stops everything the engine started. Called once, by the supervisor.
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
@@ -146,6 +151,10 @@ impl EngineHandle {
 
     pub fn mcp(&self) -> Option<McpInfo> {
         self.0.mcp()
+    }
+
+    pub fn agent_servers(&self) -> Vec<(String, ServerState)> {
+        self.0.agent_servers()
     }
 
     pub async fn shutdown(&self) {
@@ -182,7 +191,9 @@ pub async fn launch(plan: Plan) -> Result<EngineHandle, LaunchError> {
             data_dir,
             paused,
         } => {
-            let agent = AgentSpec::from_settings(&config.agent, Duration::ZERO);
+            let agent =
+                with_managed_password(AgentSpec::from_settings(&config.agent, Duration::ZERO))
+                    .await;
             let engine = Engine::start(dingbridge_core::EngineOptions {
                 mode: if paused { "app" } else { "unconfigured" }.to_owned(),
                 config: *config,
@@ -212,7 +223,8 @@ async fn start_real(
     credentials: Credentials,
     opencode_password: Option<SecretString>,
 ) -> Result<EngineHandle, LaunchError> {
-    let mut agent = AgentSpec::from_settings(&config.agent, Duration::ZERO);
+    let mut agent =
+        with_managed_password(AgentSpec::from_settings(&config.agent, Duration::ZERO)).await;
     // The password from the secret store (env first, then the keychain) wins over the env-only default.
     if let AgentSpec::OpenCode { password, .. } = &mut agent
         && opencode_password.is_some()
@@ -258,9 +270,31 @@ async fn start_real(
     Ok(EngineHandle::new(CoreEngine::new(engine, mcp, cancel)))
 }
 
+/// Managed mode: the generated password of the OpenCode servers DingBridge starts, from the keychain (made
+/// and stored on first use). Without a keychain the servers still start, with a password made for this run.
+async fn with_managed_password(agent: AgentSpec) -> AgentSpec {
+    let AgentSpec::Managed(mut options) = agent else {
+        return agent;
+    };
+    let store = dingbridge_core::secrets::open_default();
+    match tokio::task::spawn_blocking(move || {
+        dingbridge_core::agent::opencode::managed::keychain_password(&*store)
+    })
+    .await
+    {
+        Ok(Ok(password)) => options.password = Some(password),
+        Ok(Err(error)) => tracing::warn!(
+            code = error.code(),
+            "no keychain for the OpenCode password; this run uses a fresh one: {error}"
+        ),
+        Err(error) => tracing::warn!(%error, "the keychain task failed"),
+    }
+    AgentSpec::Managed(options)
+}
+
 /// The core engine plus, in real mode, the MCP server. Holding `McpServing` keeps its runtime file, which
 /// `dingbridge-mcp` uses to find the app; dropping it (at shutdown) removes the file.
-struct CoreEngine {
+pub(crate) struct CoreEngine {
     engine: Engine,
     mcp_info: Option<McpInfo>,
     mcp: std::sync::Mutex<Option<McpServing>>,
@@ -268,7 +302,7 @@ struct CoreEngine {
 }
 
 impl CoreEngine {
-    fn new(engine: Engine, mcp: Option<McpServing>, cancel: CancellationToken) -> Self {
+    pub(crate) fn new(engine: Engine, mcp: Option<McpServing>, cancel: CancellationToken) -> Self {
         let mcp_info = mcp.as_ref().map(|serving| McpInfo {
             url: serving.url.clone(),
             token: serving.token.clone(),
@@ -300,6 +334,19 @@ impl EngineApi for CoreEngine {
 
     fn mcp(&self) -> Option<McpInfo> {
         self.mcp_info.clone()
+    }
+
+    fn agent_servers(&self) -> Vec<(String, ServerState)> {
+        self.engine
+            .managed()
+            .map(|managed| {
+                managed
+                    .statuses()
+                    .into_iter()
+                    .map(|server| (server.project, server.state))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

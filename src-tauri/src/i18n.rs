@@ -94,6 +94,7 @@ mod tests {
     fn shell_keys() -> Vec<&'static str> {
         let mut keys: Vec<&'static str> = STATUS_KEYS.to_vec();
         keys.extend(MENU_KEYS);
+        keys.extend(crate::tray::servers::KEYS);
         keys.extend(crate::notify::KEYS);
         keys.extend(crate::windows::TITLE_KEYS);
         keys

@@ -108,6 +108,8 @@ impl Options {
 /// State and commands, for any runtime. No plugins, tray or windows here: the mock-runtime tests call it.
 pub fn configure<R: Runtime>(builder: Builder<R>, shell: Shell, texts: Texts) -> Builder<R> {
     builder
+        // In `configure` (not only `run`) so the window permission tests see its commands.
+        .plugin(tauri_plugin_dialog::init())
         .manage(shell)
         .manage(texts)
         .invoke_handler(tauri::generate_handler![
@@ -130,6 +132,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, shell: Shell, texts: Texts) ->
             commands::conversations::retry_send,
             commands::conversations::stop_turn,
             commands::conversations::new_session,
+            commands::agent_servers::agent_server_action,
         ])
 }
 
@@ -219,3 +222,5 @@ fn init_logging() {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_agent_servers;

@@ -11,7 +11,7 @@ use crate::engine::{ConnectionState, Event};
 
 /// Every catalogue key a notice uses (`i18n.rs` checks that each catalogue has them).
 #[cfg(test)]
-pub const KEYS: [&str; 18] = [
+pub const KEYS: [&str; 19] = [
     "notify.credentials_rejected.title",
     "notify.credentials_rejected.body",
     "notify.auth_degraded.title",
@@ -26,6 +26,7 @@ pub const KEYS: [&str; 18] = [
     "notify.quota_exhausted_api.body",
     "notify.opencode_unreachable.title",
     "notify.opencode_unreachable.body",
+    "notify.opencode_unreachable.managed_body",
     "notify.permission_waiting.title",
     "notify.permission_waiting.body",
     "notify.mcp_config_copied.title",
@@ -35,7 +36,8 @@ pub const KEYS: [&str; 18] = [
 /// What a notice may mention beyond its event: filled in by the caller from the running engine.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
-    /// `[agent] opencode_url`, for "OpenCode is unreachable".
+    /// `[agent] opencode_url`, for "OpenCode is unreachable"; empty in managed mode (DingBridge runs
+    /// OpenCode itself, so there is no address of the user's to name).
     pub opencode_url: String,
     /// Conversation titles by id, for "a permission request is waiting in {conversation}".
     pub titles: Vec<(String, String)>,
@@ -142,11 +144,18 @@ impl Notifier {
                 self.quota("api", "", 100).then(|| quota_notice("api", 100))
             }
             Event::AgentUnreachable { .. } => self.start(Condition::AgentUnreachable).then(|| {
-                Notice::new(
-                    "notify.opencode_unreachable.title",
-                    "notify.opencode_unreachable.body",
-                )
-                .with("url", context.opencode_url.clone())
+                if context.opencode_url.trim().is_empty() {
+                    Notice::new(
+                        "notify.opencode_unreachable.title",
+                        "notify.opencode_unreachable.managed_body",
+                    )
+                } else {
+                    Notice::new(
+                        "notify.opencode_unreachable.title",
+                        "notify.opencode_unreachable.body",
+                    )
+                    .with("url", context.opencode_url.clone())
+                }
             }),
             Event::AgentReplied { .. } => {
                 self.end(&Condition::AgentUnreachable);
@@ -349,6 +358,20 @@ mod tests {
         };
         assert!(notifier.on_event(&frame, &ctx()).is_some());
         assert_eq!(notifier.on_event(&frame, &ctx()), None);
+    }
+
+    #[test]
+    fn in_managed_mode_opencode_unreachable_names_no_address_but_the_dashboard() {
+        let mut notifier = Notifier::default();
+        let managed = Context {
+            opencode_url: String::new(),
+            ..ctx()
+        };
+        let notice = notifier
+            .on_event(&unreachable(), &managed)
+            .expect("notified");
+        assert_eq!(notice.body, "notify.opencode_unreachable.managed_body");
+        assert_eq!(notice.params, Vec::new());
     }
 
     #[test]

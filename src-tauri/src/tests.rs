@@ -69,6 +69,7 @@ impl EngineApi for FixedEngine {
             },
             outbox: Default::default(),
             auth: Default::default(),
+            agent_servers: Vec::new(),
         }
     }
 
@@ -156,7 +157,7 @@ fn started(app: &TestApp, want: Want) {
     tauri::async_runtime::block_on(app.shell.start(want)).expect("the engine starts");
 }
 
-fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
+pub(crate) fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
     if let Some(window) = app.get_webview_window(label) {
         return window;
     }
@@ -165,7 +166,11 @@ fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
         .expect("a mock window")
 }
 
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+pub(crate) fn invoke(
+    window: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
     tauri::test::get_ipc_response(
         window,
         InvokeRequest {
@@ -207,6 +212,7 @@ const ACL: &[(&str, &[&str])] = &[
     ("retry_send", &[MAIN_WINDOW]),
     ("stop_turn", &[MAIN_WINDOW]),
     ("new_session", &[MAIN_WINDOW]),
+    ("agent_server_action", &[MAIN_WINDOW]),
 ];
 
 /// The commands of the app manifest (`build.rs`), from the permission files tauri-build generates.
@@ -261,6 +267,28 @@ fn a_window_no_capability_names_gets_nothing() {
         &window(&app.app, MAIN_WINDOW),
         "plugin:app|version",
         json!({})
+    )));
+}
+
+#[test]
+fn only_the_settings_window_may_open_the_folder_chooser() {
+    let app = test_app();
+    started(&app, Want::Auto);
+    // No `options`: a granted call fails on its arguments before any dialog opens; a refused one at the ACL.
+    let open = |label: &str| invoke(&window(&app.app, label), "plugin:dialog|open", json!({}));
+    let from_settings = open(SETTINGS_WINDOW);
+    assert!(!refused_by_acl(&from_settings), "{from_settings:?}");
+    assert!(
+        matches!(&from_settings, Err(error) if error.to_string().contains("options")),
+        "{from_settings:?}"
+    );
+    assert!(refused_by_acl(&open(MAIN_WINDOW)));
+    assert!(refused_by_acl(&open("intruder")));
+    // Nor any other dialog: the settings window gets `open` only.
+    assert!(refused_by_acl(&invoke(
+        &window(&app.app, SETTINGS_WINDOW),
+        "plugin:dialog|message",
+        json!({"message": "hi"})
     )));
 }
 

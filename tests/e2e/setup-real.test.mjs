@@ -129,6 +129,8 @@ test('a new user sets up the real app in the setup guide and sees live traffic',
   // First run: the settings window in setup mode, not a silent demo.
   await waitFor('the setup guide', () => app.run("return document.querySelector('#setup') && !document.querySelector('#setup').hidden"));
   assert.equal((await app.invoke('get_settings')).ok.mode, 'unconfigured');
+  // "Use OpenCode on this computer" picks the project folder with the OS's folder dialog ("Choose…").
+  assert.equal(await app.run("const b = document.querySelector('#setup-project-choose'); return Boolean(b) && !b.hidden && !b.disabled"), true);
   await writeFile(path.join(repoRoot, 'target', 'e2e-setup-guide.png'), await app.screenshot()).catch(() => {});
 
   await app.type('#f-dingtalk-client_id', CLIENT_ID);

@@ -29,6 +29,7 @@ let context;
 let page;
 let origin;
 let keys = [];
+let projectDir; // the folder chosen for "use OpenCode on this computer" (a space in its name on purpose)
 const errors = [];
 // Every response body the browser received (pages, scripts, /api/* answers), to prove none carries the secret.
 // Event streams never end, so they are left out here and read separately below.
@@ -37,6 +38,8 @@ const responseBodies = [];
 before(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'dingbridge-setup-'));
   await mkdir(path.join(scratch, 'data'));
+  projectDir = path.join(scratch, 'my project');
+  await mkdir(projectDir);
   sim = await startProcess(simBin, ['--port', '0', '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET], {
     wanted: ['DINGTALK_SIM_BASE_URL'],
   });
@@ -109,6 +112,19 @@ test('the setup guide renders fully in every language (screenshots)', async () =
   }
 });
 
+test('the setup guide offers OpenCode on this computer, taking a project folder', async () => {
+  assert.equal(await page.locator('#sec-setup-agent').isVisible(), true);
+  assert.equal(await page.locator('#f-setup-agent-managed').isChecked(), true, 'managed is the default');
+  await page.locator('#f-setup-agent-external').check();
+  assert.equal(await page.locator('#f-setup-project').isVisible(), false, 'no folder for a server of your own');
+  await page.locator('#f-setup-agent-managed').check();
+  assert.equal(await page.locator('#f-setup-project').isVisible(), true);
+  // A browser has no folder dialog: the path is typed (the desktop app adds "Choose…", tests/e2e).
+  assert.equal(await page.locator('#setup-project-choose').isVisible(), false);
+  await page.fill('#f-setup-project', projectDir);
+  assert.deepEqual(await pageProblems(page, keys), []);
+});
+
 test("Test connection with the simulator's credentials is green on every DingTalk step", async () => {
   await page.fill('#f-dingtalk-client_id', CLIENT_ID);
   await page.fill('#f-dingtalk-client_secret', CLIENT_SECRET);
@@ -141,6 +157,39 @@ test('Save & connect leaves the setup guide for the dashboard, connected', async
   assert.equal(await page.locator('#setup').isVisible(), false, 'configured: the full settings, no guide');
   assert.equal(await page.inputValue('#f-dingtalk-client_secret'), '', 'the secret is never shown back');
   assert.deepEqual(errors, []);
+});
+
+test('the saved settings keep the OpenCode URL empty and make the folder the first project', async () => {
+  const answer = await context.request.get(`${origin}/api/settings`);
+  assert.equal(answer.status(), 200);
+  const settings = await answer.json();
+  assert.equal(settings.agent.opencode_url, '', 'managed mode: DingBridge runs OpenCode itself');
+  assert.deepEqual(settings.agent.projects, [{ name: 'my-project', path: projectDir }]);
+  assert.equal(await page.locator('#sec-setup-agent').isVisible(), false, 'the step belongs to the guide only');
+});
+
+test('the full settings list the project and save another one next to it', async () => {
+  // The page is the full settings now (the last test came back to it after saving).
+  const projects = page.locator('#f-agent-projects');
+  assert.equal(await projects.inputValue(), `my-project = ${projectDir}`);
+  const second = path.join(scratch, 'data');
+  await projects.fill(`my-project = ${projectDir}\ndocs = ${second}`);
+  await page.locator('#save').click();
+  await page.locator('#saved-banner').waitFor({ state: 'visible', timeout: TIMEOUT_MS });
+  const settings = await (await context.request.get(`${origin}/api/settings`)).json();
+  assert.deepEqual(settings.agent.projects, [
+    { name: 'my-project', path: projectDir },
+    { name: 'docs', path: second },
+  ]);
+  assert.equal(settings.agent.opencode_url, '', 'still managed');
+});
+
+test('a project folder that does not exist is refused on its line', async () => {
+  await page.locator('#f-agent-projects').fill(`my-project = ${projectDir}\nghost = ${path.join(scratch, 'no-such-folder')}`);
+  await page.locator('#save').click();
+  await page.locator('.field.has-error[data-field="agent.projects"]').waitFor({ timeout: TIMEOUT_MS });
+  const settings = await (await context.request.get(`${origin}/api/settings`)).json();
+  assert.equal(settings.agent.projects.length, 2, 'nothing saved');
 });
 
 test('no page or API answer the browser received holds the secret', async () => {

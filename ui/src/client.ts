@@ -6,6 +6,7 @@
 // wrong reaches the caller as an `ApiError` {code, message, fields}, never as a bare string or Response.
 
 import type {
+  AgentServerStatus,
   Autostart,
   ConnectionReport,
   EngineEvent,
@@ -125,10 +126,19 @@ const CALLS = {
   retrySend: { command: 'retry_send', http: { method: 'POST', path: (args) => conversationPath(args, '/retry') } },
   stopTurn: { command: 'stop_turn', http: { method: 'POST', path: (args) => conversationPath(args, '/stop') } },
   newSession: { command: 'new_session', http: { method: 'POST', path: (args) => conversationPath(args, '/new-session') } },
+  agentServerAction: {
+    command: 'agent_server_action',
+    http: {
+      method: 'POST',
+      path: (args) => `/api/agent-servers/${encodeURIComponent(String(args.project ?? ''))}/${encodeURIComponent(String(args.action ?? ''))}`,
+    },
+  },
   startDemo: { command: 'start_demo', http: null },
   getAutostart: { command: 'get_autostart', http: null },
   setAutostart: { command: 'set_autostart', http: null },
   openSettings: { command: 'open_settings', http: null },
+  // The dialog plugin's own command (capability `dialog:allow-open`, settings window only).
+  chooseFolder: { command: 'plugin:dialog|open', http: null },
 } satisfies Record<string, Call>;
 
 export type CallName = keyof typeof CALLS;
@@ -191,6 +201,8 @@ async function httpCall<T>(method: Method, path: string, body?: Record<string, u
   return parsed as T;
 }
 
+export type AgentServerAction = 'start' | 'stop' | 'restart';
+
 export const api = {
   getStatus: () => call<StatusSnapshot>('getStatus'),
   getSettings: () => call<SettingsView>('getSettings'),
@@ -212,6 +224,14 @@ export const api = {
     call<ActionOutcome>('retrySend', { conversationId, outboxId, body: { outbox_id: outboxId } }),
   stopTurn: (conversationId: string) => call<ActionOutcome>('stopTurn', { conversationId }),
   newSession: (conversationId: string) => call<ActionOutcome>('newSession', { conversationId }),
+  /** Start / stop / restart a managed OpenCode server (the desktop app's command or dingbridged's POST). */
+  agentServerAction: (project: string, action: AgentServerAction) =>
+    call<AgentServerStatus>('agentServerAction', { project, action }),
+  /** The OS's folder dialog (desktop app only): the chosen folder's path, or null when cancelled. */
+  chooseFolder: async (title: string): Promise<string | null> => {
+    const chosen = await call<unknown>('chooseFolder', { options: { directory: true, multiple: false, title } });
+    return typeof chosen === 'string' ? chosen : null;
+  },
 };
 
 // ---------- live status + events ----------

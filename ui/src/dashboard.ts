@@ -3,7 +3,7 @@
 // engine (message previews, titles, nicknames, errors) comes from strangers: it only reaches the page through
 // textContent / attributes (see dom.ts), never innerHTML.
 
-import { api, connect, supports, toApiError, transport, type LinkState } from './client.js';
+import { api, connect, supports, toApiError, transport, type AgentServerAction, type LinkState } from './client.js';
 import type { ConversationRow, ConversationsUpdated } from './conversation-types.js';
 import { ConversationView } from './conversation-view.js';
 import { ConversationList } from './conversations.js';
@@ -13,7 +13,7 @@ import { Feed, connectionStateText, shortId } from './feed.js';
 import { fmtAgo, fmtDuration, fmtMicros, fmtMonth, fmtNumber, fmtPercent, followSetting, initLanguage, localize, onLanguageChange, pluralKey, t, tn } from './i18n.js';
 import { renderOpenCodeConfigs } from './opencode.js';
 import { needsSetup } from './setup.js';
-import type { AuthStatus, ConnectionStatus, Counters, LatencySummary, OutboxStatus, QueueStatus, QuotaStatus, StatusSnapshot } from './types.js';
+import type { AgentServerStatus, AuthStatus, ConnectionStatus, Counters, LatencySummary, OutboxStatus, QueueStatus, QuotaStatus, StatusSnapshot } from './types.js';
 
 const QUOTA_WARN_RATIO = 0.8;
 
@@ -76,6 +76,7 @@ function renderStatus(status: StatusSnapshot): void {
   renderToken(status.auth);
   renderLatency(status.ack_latency);
   renderQueues(status.queues);
+  renderAgentServers(status.agent_servers ?? []);
   renderOutbox(status.outbox);
   renderCounters(status.counters);
   renderClock();
@@ -158,6 +159,66 @@ function renderLatency(latency: LatencySummary): void {
     max: latency.count ? fmtMicros(latency.max_us) : '—',
     count: latency.count,
   });
+}
+
+// ---------- managed OpenCode servers ----------
+
+const SERVER_ACTIONS: readonly [AgentServerAction, string][] = [
+  ['start', 'agent_server.action.start'],
+  ['stop', 'agent_server.action.stop'],
+  ['restart', 'agent_server.action.restart'],
+];
+const SERVER_STATES: Record<AgentServerStatus['state'], string> = {
+  stopped: 'agent_server.state.stopped',
+  starting: 'agent_server.state.starting',
+  running: 'agent_server.state.running',
+  restarting: 'agent_server.state.restarting',
+  not_installed: 'agent_server.state.not_installed',
+};
+
+function renderAgentServers(servers: AgentServerStatus[]): void {
+  const card = byId('agent-servers');
+  card.hidden = servers.length === 0;
+  const list = byId('agent-server-list');
+  list.replaceChildren(
+    ...servers.map((server) => {
+      const li = el('li', 'agent-server');
+      const head = el('div');
+      head.append(el('strong', null, server.project), ' ');
+      const state = el('span', 'badge', t(SERVER_STATES[server.state]));
+      state.dataset.state = server.state;
+      head.append(state);
+      li.append(head, el('div', 'muted small', server.directory));
+      const facts: string[] = [];
+      if (server.port > 0) facts.push(t('agent_server.port', { port: server.port }));
+      if (server.version) facts.push(t('agent_server.version', { version: server.version }));
+      if (server.uptime_s !== null) facts.push(t('agent_server.uptime', { uptime: fmtDuration(server.uptime_s * 1000) }));
+      facts.push(t('agent_server.restarts', { count: server.restarts }));
+      li.append(el('div', 'small', facts.join(' · ')));
+      if (server.error) li.append(el('div', 'error small', server.error));
+      if (supports('agentServerAction')) {
+        const buttons = el('div', 'actions');
+        for (const [action, label] of SERVER_ACTIONS) {
+          const button = el('button', 'small', t(label));
+          button.type = 'button';
+          button.addEventListener('click', () => {
+            button.disabled = true;
+            api
+              .agentServerAction(server.project, action)
+              .catch((error: unknown) => {
+                li.append(el('div', 'error small', toApiError(error).message));
+              })
+              .finally(() => {
+                button.disabled = false;
+              });
+          });
+          buttons.append(button);
+        }
+        li.append(buttons);
+      }
+      return li;
+    }),
+  );
 }
 
 function renderQueues(queues: QueueStatus): void {

@@ -5,6 +5,7 @@
 
 import { byId, el } from './dom.js';
 import { localize, t } from './i18n.js';
+import { projectName } from './setup-agent.js';
 import type { FieldError, KnownContacts, SecretAction, SettingsChange, SettingsView } from './types.js';
 
 type Section = keyof SettingsChange;
@@ -18,6 +19,7 @@ const TEXT_FIELDS = [
   { path: 'dingtalk.oapi_base', nullable: false },
   { path: 'agent.opencode_url', nullable: false },
   { path: 'agent.opencode_directory', nullable: true },
+  { path: 'agent.opencode_bin', nullable: true },
   { path: 'docs.operator_user_id', nullable: true },
   { path: 'docs.operator_mobile', nullable: true },
 ] as const;
@@ -25,6 +27,7 @@ const TEXT_FIELDS = [
 /** Whole numbers (the engine's integer fields); `max` only where there is a natural one. */
 const NUMBER_FIELDS: readonly { path: string; min: number; max?: number }[] = [
   { path: 'mcp.port', min: 1, max: 65535 },
+  { path: 'agent.idle_stop_minutes', min: 0, max: 10080 },
   { path: 'pacing.per_conversation', min: 1 },
   { path: 'pacing.app_per_second', min: 1 },
   { path: 'quota.stream_budget', min: 0 },
@@ -50,6 +53,22 @@ interface SecretState {
 
 const inputFor = (path: string): HTMLInputElement => byId(`f-${path.replace('.', '-')}`, HTMLInputElement);
 const selectFor = (path: string): HTMLSelectElement => byId(`f-${path.replace('.', '-')}`, HTMLSelectElement);
+
+const projectsInput = (): HTMLTextAreaElement => byId('f-agent-projects', HTMLTextAreaElement);
+
+/** The projects field: one `name = path` per line; a bare path is named after its folder. The engine checks
+ * the rest (one-word unique names, existing absolute folders) and names the line (`agent.projects[i]`). */
+export function parseProjects(text: string): { name: string; path: string }[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => {
+      const at = line.indexOf('=');
+      if (at < 0) return { name: projectName(line), path: line };
+      return { name: line.slice(0, at).trim(), path: line.slice(at + 1).trim() };
+    });
+}
 
 /** Reads `section.key` out of a nested object. */
 function read(source: object, path: string): unknown {
@@ -130,6 +149,7 @@ export class SettingsForm {
     this.lists.set('access.allowed_staff_ids', [...view.access.allowed_staff_ids]);
     this.lists.set('access.allowed_groups', [...view.access.allowed_groups]);
     for (const path of LIST_FIELDS) this.renderList(path);
+    projectsInput().value = view.agent.projects.map((p) => `${p.name} = ${p.path}`).join('\n');
     this.clearErrors();
   }
 
@@ -175,6 +195,7 @@ export class SettingsForm {
       if (action) write(change, path, action);
     }
     for (const path of LIST_FIELDS) write(change, path, [...(this.lists.get(path) ?? [])]);
+    write(change, 'agent.projects', parseProjects(projectsInput().value));
     return { change, errors };
   }
 
@@ -209,7 +230,9 @@ export class SettingsForm {
     const unplaced: FieldError[] = [];
     let first: HTMLElement | null = null;
     for (const error of errors) {
-      const field = document.querySelector<HTMLElement>(`.field[data-field="${CSS.escape(error.field)}"]`);
+      const field =
+        document.querySelector<HTMLElement>(`.field[data-field="${CSS.escape(error.field)}"]`) ??
+        document.querySelector<HTMLElement>(`.field[data-field="${CSS.escape(error.field.replace(/\[\d+\]$/, ''))}"]`);
       const slot = field?.querySelector<HTMLElement>('.field-error');
       if (!field || !slot) {
         unplaced.push(error);

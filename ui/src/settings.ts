@@ -1,6 +1,6 @@
 // The settings window (settings.html), which is also the first-run setup guide: while the engine reports
 // `mode: "unconfigured"` the page shows what to create in the DingTalk developer console, the DingTalk
-// credentials, "Test connection", "Save & connect" and "Try the demo"; every other section waits behind
+// credentials, where OpenCode runs (setup-agent.ts), "Test connection", "Save & connect" and "Try the demo"; every other section waits behind
 // "Show all settings". Saving applies at once (the engine reconnects); nothing here restarts anything.
 
 import { ApiError, api, supports, toApiError, transport } from './client.js';
@@ -8,6 +8,7 @@ import { byId } from './dom.js';
 import { followSetting, initLanguage, localize, rememberChoice, setLanguage, systemLanguage } from './i18n.js';
 import { SettingsForm } from './settings-form.js';
 import { needsSetup } from './setup.js';
+import { fillSetupAgent, setupAgentChange, wireSetupAgent } from './setup-agent.js';
 import { loadOpenCodeSetup, wireMcp } from './settings-mcp.js';
 import { hideReport, showReport, showTesting } from './test-report.js';
 import type { Language, SettingsChange, SettingsView } from './types.js';
@@ -73,6 +74,7 @@ function render(next: SettingsView): void {
   byId('setup-demo').hidden = demo;
   byId('f-ui-language', HTMLSelectElement).value = next.ui.language ?? 'auto';
   form.fill(next);
+  fillSetupAgent(next);
 }
 
 function setSetupMode(on: boolean): void {
@@ -92,7 +94,12 @@ function setSetupMode(on: boolean): void {
 function currentChange(): { change: SettingsChange; ok: boolean } {
   const { change, errors } = form.change();
   form.clearErrors();
-  if (setupMode) return { change: form.dingtalkChange(), ok: true };
+  if (setupMode) {
+    const setup = form.dingtalkChange();
+    const agent = setupAgentChange();
+    if (agent) setup.agent = agent;
+    return { change: setup, ok: true };
+  }
   if (errors.length > 0) {
     form.showErrors(errors);
     return { change, ok: false };
@@ -224,6 +231,7 @@ async function start(): Promise<void> {
   const language = byId('f-ui-language', HTMLSelectElement);
   language.addEventListener('change', () => void changeLanguage(language));
   wireMcp();
+  wireSetupAgent();
 
   try {
     const loaded = await api.getSettings();

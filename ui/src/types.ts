@@ -18,6 +18,22 @@ export interface StatusSnapshot {
   quota: QuotaStatus;
   outbox: OutboxStatus;
   auth: AuthStatus;
+  /** Managed mode: each project's OpenCode server (empty when an OpenCode URL is configured). */
+  agent_servers?: AgentServerStatus[];
+}
+
+export type AgentServerState = 'stopped' | 'starting' | 'running' | 'restarting' | 'not_installed';
+
+export interface AgentServerStatus {
+  project: string;
+  directory: string;
+  port: number;
+  state: AgentServerState;
+  version: string | null;
+  uptime_s: number | null;
+  restarts: number;
+  pid: number | null;
+  error: string | null;
 }
 
 export interface ConnectionStatus {
@@ -155,7 +171,15 @@ export interface SettingsView {
     oapi_base: string;
   };
   access: { allowed_staff_ids: string[]; allowed_groups: string[] };
-  agent: { opencode_url: string; opencode_password_set: boolean; opencode_directory: string | null };
+  agent: {
+    /** Empty: managed mode (DingBridge runs OpenCode on this computer). */
+    opencode_url: string;
+    opencode_password_set: boolean;
+    opencode_directory: string | null;
+    opencode_bin: string | null;
+    projects: { name: string; path: string }[];
+    idle_stop_minutes: number;
+  };
   bridge: { language: Language; attachment_max_mb: number; attachment_retention_hours: number };
   mcp: { enabled: boolean; port: number; url: string | null; language: Language };
   docs: { operator_user_id: string | null; operator_mobile: string | null };
@@ -176,7 +200,14 @@ export interface SettingsChange {
     oapi_base?: string;
   };
   access?: { allowed_staff_ids?: string[]; allowed_groups?: string[] };
-  agent?: { opencode_url?: string; opencode_password?: SecretAction; opencode_directory?: string | null };
+  agent?: {
+    opencode_url?: string;
+    opencode_password?: SecretAction;
+    opencode_directory?: string | null;
+    opencode_bin?: string | null;
+    projects?: { name: string; path: string }[];
+    idle_stop_minutes?: number;
+  };
   bridge?: { language?: Language; attachment_max_mb?: number; attachment_retention_hours?: number };
   mcp?: { enabled?: boolean; port?: number; language?: Language };
   docs?: { operator_user_id?: string | null; operator_mobile?: string | null };

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use dingbridge_core::agent::opencode::managed::keychain_password;
 use dingbridge_core::api::DashboardHost;
 use dingbridge_core::config::Config;
 use dingbridge_core::mcp::McpToken;
@@ -202,6 +203,16 @@ fn spec_for(
         && password.is_none()
     {
         *password = store.get(OPENCODE_PASSWORD)?;
+    }
+    if let AgentSpec::Managed(options) = &mut agent {
+        // Without a keychain the managed servers still start, with a password made for this run.
+        match keychain_password(store) {
+            Ok(password) => options.password = Some(password),
+            Err(err) => tracing::warn!(
+                code = err.code(),
+                "no keychain for the OpenCode password; this run uses a fresh one: {err}"
+            ),
+        }
     }
     Ok(BridgeSpec {
         mode: if credentials.is_some() {

@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, broadcast};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::agent::opencode::managed::{ManagedBackend, ManagedOptions};
 use crate::agent::{AgentBackend, OpenCodeBackend, OpenCodeSettings};
 use crate::api::status::{
     MemoryUsage, PerformanceSnapshot, QueueStatus, QuotaStatus, StatusSnapshot,
@@ -40,6 +41,8 @@ use crate::time::now_ms;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `send_message` waits for DingTalk to accept the message before answering "queued".
 const SEND_WAIT: Duration = Duration::from_secs(20);
+/// How long a managed OpenCode may take to start (the first start installs its plugins).
+const MANAGED_START_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -56,6 +59,8 @@ pub enum AgentSpec {
         settings: OpenCodeSettings,
         password: Option<SecretString>,
     },
+    /// Managed mode: the engine starts and supervises `opencode serve` per project.
+    Managed(ManagedOptions),
 }
 
 impl<T: AgentBackend> From<Arc<T>> for AgentSpec {
@@ -82,6 +87,20 @@ impl AgentSpec {
             opencode.username = user.clone();
         }
         opencode.directory = settings.opencode_directory.clone();
+        if settings.is_managed() {
+            return Self::Managed(ManagedOptions {
+                projects: crate::agent::opencode::managed::projects_from_settings(settings),
+                bin: settings.opencode_bin.as_deref().map(PathBuf::from),
+                log_dir: None,
+                // The host puts the keychain's password here; without one each run generates its own.
+                password: None,
+                settings: opencode,
+                env: Vec::new(),
+                start_timeout: MANAGED_START_TIMEOUT,
+                idle_stop: (settings.idle_stop_minutes > 0)
+                    .then(|| Duration::from_secs(settings.idle_stop_minutes.saturating_mul(60))),
+            });
+        }
         Self::OpenCode {
             settings: opencode,
             password: crate::agent::opencode::password_from_env(),
@@ -158,6 +177,7 @@ struct Inner {
     contacts: ContactsService,
     docs: DocsService,
     agent: Arc<dyn AgentBackend>,
+    managed: Option<ManagedBackend>,
     permissions: Arc<PermissionBroker>,
     has_credentials: bool,
     /// Where the MCP server ended up listening (set by whoever started it).
@@ -210,11 +230,22 @@ impl Engine {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|err| EngineError::Http(err.to_string()))?;
+        let mut managed = None;
         let agent: Arc<dyn AgentBackend> = match agent {
             AgentSpec::Ready(agent) => agent,
             AgentSpec::OpenCode { settings, password } => Arc::new(
                 OpenCodeBackend::with_http_client(settings, password, store.clone(), http.clone()),
             ),
+            AgentSpec::Managed(options) => {
+                let backend = ManagedBackend::new(
+                    options,
+                    data_dir.join("logs"),
+                    store.clone(),
+                    http.clone(),
+                );
+                managed = Some(backend.clone());
+                Arc::new(backend)
+            }
         };
         let retry_delay = Duration::from_millis(config.bridge.retry_delay_ms.max(10));
         let stream_cancel = CancellationToken::new();
@@ -359,6 +390,7 @@ impl Engine {
             config.access.clone(),
             Arc::new(Commands {
                 agent: agent.clone(),
+                managed: managed.clone(),
                 permissions: permissions.clone(),
                 queues: queues.clone(),
                 metrics: metrics.clone(),
@@ -435,6 +467,7 @@ impl Engine {
                 contacts,
                 docs,
                 agent,
+                managed,
                 permissions,
                 has_credentials,
                 mcp_url: std::sync::Mutex::new(None),
@@ -478,6 +511,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The managed OpenCode servers, in managed mode.
+    pub fn managed(&self) -> Option<&ManagedBackend> {
+        self.inner.managed.as_ref()
     }
 
     pub fn agent(&self) -> &Arc<dyn AgentBackend> {
@@ -544,6 +582,11 @@ impl Engine {
             },
             outbox: inner.outbox.status(),
             auth: inner.tokens.status(),
+            agent_servers: inner
+                .managed
+                .as_ref()
+                .map(ManagedBackend::statuses)
+                .unwrap_or_default(),
         }
         .bounded()
     }
@@ -713,6 +756,10 @@ impl Engine {
             let _ =
                 tokio::time::timeout(Duration::from_secs(2), inner.queues.wait_no_turn_running())
                     .await;
+        }
+        // No OpenCode process outlives the engine.
+        if let Some(managed) = &inner.managed {
+            managed.shutdown().await;
         }
         // Replies already queued get a short chance to go out; the rest stays pending for the next start.
         let _ = inner.outbox.wait_idle(Duration::from_secs(2)).await;

@@ -13,7 +13,7 @@ use dingbridge_core::secrets::{CLIENT_SECRET, MemorySecretStore};
 use dingbridge_core::settings::{
     Mode, OpenCodeIntegration, Runtime, SettingsError, SettingsService,
 };
-use dingbridge_core::{Credentials, Engine, EngineOptions};
+use dingbridge_core::{AgentSpec, Credentials, Engine, EngineOptions};
 use dingtalk_sim::{Sim, SimConfig};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -69,6 +69,11 @@ struct Dashboard {
 }
 
 async fn dashboard() -> Dashboard {
+    dashboard_with(|_| Arc::new(EchoAgent::new(Duration::ZERO)).into()).await
+}
+
+/// The dashboard over an engine whose agent `agent` makes from the engine's settings and a scratch dir.
+async fn dashboard_with(agent: impl FnOnce(&std::path::Path) -> AgentSpec) -> Dashboard {
     let sim = Sim::start(SimConfig::default().with_credentials("sim-client", SECRET))
         .await
         .unwrap();
@@ -84,7 +89,7 @@ async fn dashboard() -> Dashboard {
             client_id: "sim-client".into(),
             client_secret: SecretString::from(SECRET),
         }),
-        agent: Arc::new(EchoAgent::new(Duration::ZERO)).into(),
+        agent: agent(dir.path()),
     })
     .await
     .unwrap();
@@ -118,6 +123,29 @@ async fn dashboard() -> Dashboard {
 }
 
 impl Dashboard {
+    async fn get_json(&self, cookie: &str, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.json().await.unwrap()
+    }
+
+    async fn post(&self, cookie: &str, path: &str, csrf: bool) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, cookie);
+        if csrf {
+            request = request.header("X-DingBridge-Request", "1");
+        }
+        request.send().await.unwrap()
+    }
+
     /// Opens the login URL and returns the session cookie (`name=value`).
     async fn login(&self) -> String {
         let response = self.http.get(&self.login_url).send().await.unwrap();
@@ -330,4 +358,123 @@ async fn live_event_streams_past_the_cap_get_503_and_a_closed_one_frees_its_plac
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Managed mode (no OpenCode URL) with one project, `app`, and an OpenCode program that does not exist.
+fn managed_without_opencode(dir: &std::path::Path) -> AgentSpec {
+    let project = dir.join("app");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut settings = Config::default().agent;
+    settings.projects = vec![dingbridge_core::config::ProjectSettings {
+        name: "app".into(),
+        path: project.display().to_string(),
+    }];
+    settings.opencode_bin = Some(dir.join("no-such-opencode").display().to_string());
+    AgentSpec::from_settings(&settings, Duration::ZERO)
+}
+
+#[tokio::test]
+async fn without_opencode_installed_the_status_names_the_install_command() {
+    let dashboard = dashboard_with(managed_without_opencode).await;
+    let cookie = dashboard.login().await;
+    let status = dashboard.get_json(&cookie, "/api/status").await;
+    let servers = status["agent_servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1, "{status}");
+    assert_eq!(servers[0]["project"], "app");
+    assert_eq!(servers[0]["state"], "not_installed");
+    let error = servers[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("npm i -g opencode-ai"), "{error}");
+    assert!(error.contains("no-such-opencode"), "{error}");
+}
+
+#[tokio::test]
+async fn starting_a_managed_server_needs_the_csrf_header_and_answers_its_status() {
+    let dashboard = dashboard_with(managed_without_opencode).await;
+    let cookie = dashboard.login().await;
+    let refused = dashboard
+        .post(&cookie, "/api/agent-servers/app/start", false)
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let started = dashboard
+        .post(&cookie, "/api/agent-servers/app/start", true)
+        .await;
+    assert_eq!(started.status(), StatusCode::OK);
+    let server: Value = started.json().await.unwrap();
+    assert_eq!(server["project"], "app", "{server}");
+    // The start ends at once in "not installed" (no process, no restart loop).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let server = loop {
+        let status = dashboard.get_json(&cookie, "/api/status").await;
+        let server = status["agent_servers"][0].clone();
+        if server["state"] == "not_installed" || std::time::Instant::now() > deadline {
+            break server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(server["state"], "not_installed", "{server}");
+    assert_eq!(server["restarts"], 0, "{server}");
+    assert!(server["pid"].is_null(), "{server}");
+}
+
+#[tokio::test]
+async fn an_unknown_project_or_action_is_refused_naming_the_field() {
+    let dashboard = dashboard_with(managed_without_opencode).await;
+    let cookie = dashboard.login().await;
+    for (path, field, code) in [
+        (
+            "/api/agent-servers/nope/start",
+            "project",
+            "UNKNOWN_PROJECT",
+        ),
+        ("/api/agent-servers/app/explode", "action", "UNKNOWN_ACTION"),
+    ] {
+        let response = dashboard.post(&cookie, path, true).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["fields"][0]["field"], field, "{body}");
+        assert_eq!(body["fields"][0]["code"], code, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn with_an_agent_of_its_own_there_is_no_managed_server_to_start() {
+    let dashboard = dashboard().await;
+    let cookie = dashboard.login().await;
+    let status = dashboard.get_json(&cookie, "/api/status").await;
+    assert_eq!(status["agent_servers"], json!([]));
+    let response = dashboard
+        .post(&cookie, "/api/agent-servers/app/start", true)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["fields"][0]["code"], "NOT_MANAGED", "{body}");
+}
+
+#[tokio::test]
+async fn with_an_opencode_url_configured_dingbridge_runs_no_opencode_of_its_own() {
+    let dashboard = dashboard_with(|dir| {
+        let mut settings = Config::default().agent;
+        settings.opencode_url = "http://127.0.0.1:4096".into();
+        // Even with projects and a program named, an external server means nothing is started here.
+        settings.projects = vec![dingbridge_core::config::ProjectSettings {
+            name: "app".into(),
+            path: dir.display().to_string(),
+        }];
+        settings.opencode_bin = Some("/bin/true".into());
+        AgentSpec::from_settings(&settings, Duration::ZERO)
+    })
+    .await;
+    assert!(dashboard.host.engine.managed().is_none());
+    let cookie = dashboard.login().await;
+    let status = dashboard.get_json(&cookie, "/api/status").await;
+    assert_eq!(status["agent_servers"], json!([]));
+    let response = dashboard
+        .post(&cookie, "/api/agent-servers/app/start", true)
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["fields"][0]["code"], "NOT_MANAGED", "{body}");
 }

@@ -45,6 +45,10 @@ async fn setup() -> Setup {
 
 /// The form as a user fills it in: the sim's address and credentials, the fake OpenCode.
 fn form(setup: &Setup, secret: Option<&str>) -> SettingsChange {
+    serde_json::from_value(form_json(setup, secret)).unwrap()
+}
+
+fn form_json(setup: &Setup, secret: Option<&str>) -> serde_json::Value {
     let mut dingtalk = json!({
         "client_id": CLIENT_ID,
         "api_base": setup.sim.base_url(),
@@ -53,14 +57,13 @@ fn form(setup: &Setup, secret: Option<&str>) -> SettingsChange {
     if let Some(secret) = secret {
         dingtalk["client_secret"] = json!({"set": secret});
     }
-    serde_json::from_value(json!({
+    json!({
         "dingtalk": dingtalk,
         "agent": {
             "opencode_url": setup.opencode.base_url(),
             "opencode_password": {"set": OPENCODE_PASSWORD},
         },
-    }))
-    .unwrap()
+    })
 }
 
 async fn run(setup: &Setup, change: &SettingsChange) -> ConnectionReport {
@@ -156,4 +159,51 @@ async fn no_step_text_contains_a_secret() {
     let text = serde_json::to_string(&report).unwrap();
     assert!(!text.contains("wrong-secret"));
     assert!(!text.contains(OPENCODE_PASSWORD));
+}
+
+/// The form with no OpenCode URL (managed mode) and `bin` as the OpenCode program.
+fn managed_form(setup: &Setup, bin: &std::path::Path) -> SettingsChange {
+    let mut change = form_json(setup, Some(SECRET));
+    change["agent"] = json!({"opencode_url": "", "opencode_bin": bin.display().to_string()});
+    serde_json::from_value(change).unwrap()
+}
+
+#[tokio::test]
+async fn without_a_url_a_missing_opencode_program_fails_the_step_with_the_install_command() {
+    let setup = setup().await;
+    let missing = setup._dir.path().join("no-such-opencode");
+    let report = run(&setup, &managed_form(&setup, &missing)).await;
+    let opencode = step(&report, StepKind::Opencode);
+    assert!(!opencode.ok && !opencode.skipped, "{opencode:#?}");
+    assert_eq!(
+        opencode.error_code.as_deref(),
+        Some("OPENCODE_NOT_INSTALLED")
+    );
+    assert!(opencode.detail.contains("npm i -g opencode-ai"));
+    assert!(
+        opencode
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("npm i -g opencode-ai")
+    );
+    assert!(step(&report, StepKind::Websocket).ok, "DingTalk is fine");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn without_a_url_a_found_opencode_program_passes_the_step_without_starting_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let setup = setup().await;
+    // A program that leaves a mark if anything runs it: the step only locates it.
+    let bin = setup._dir.path().join("opencode");
+    let mark = setup._dir.path().join("ran");
+    std::fs::write(&bin, format!("#!/bin/sh\ntouch '{}'\n", mark.display())).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let report = run(&setup, &managed_form(&setup, &bin)).await;
+    let opencode = step(&report, StepKind::Opencode);
+    assert!(opencode.ok, "{opencode:#?}");
+    assert!(opencode.detail.contains(&bin.display().to_string()));
+    assert!(report.ok, "{report:#?}");
+    assert!(!mark.exists(), "the test connection ran OpenCode");
 }

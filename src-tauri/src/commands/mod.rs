@@ -5,6 +5,7 @@
 //! mock-runtime tests check both windows against every command. Anything that may block (keychain, files)
 //! runs on the blocking pool.
 
+pub mod agent_servers;
 pub mod app;
 pub mod conversations;
 pub mod error;

@@ -5,6 +5,8 @@
 //! (auth recovered; a new engine); paused and unconfigured engines look "stopped"; the demo always
 //! looks "demo" so it is never mistaken for a real bridge.
 
+use dingbridge_core::agent::opencode::managed::ServerState;
+
 use crate::engine::{ConnectionState, Event, Mode};
 use crate::supervisor::EngineState;
 
@@ -53,6 +55,8 @@ pub struct TrayModel {
     connection: ConnectionState,
     auth_degraded: bool,
     quota_exhausted: bool,
+    /// Managed mode: each project's OpenCode server and its state (empty otherwise).
+    agent_servers: Vec<(String, ServerState)>,
 }
 
 impl TrayModel {
@@ -62,7 +66,21 @@ impl TrayModel {
             connection,
             auth_degraded: false,
             quota_exhausted: false,
+            agent_servers: Vec::new(),
         }
+    }
+
+    /// The managed servers as the engine reports them now; true when that changes what the tray shows.
+    pub fn on_agent_servers(&mut self, servers: Vec<(String, ServerState)>) -> bool {
+        if servers == self.agent_servers {
+            return false;
+        }
+        self.agent_servers = servers;
+        true
+    }
+
+    pub fn agent_servers(&self) -> &[(String, ServerState)] {
+        &self.agent_servers
     }
 
     /// A new engine (or a swap in progress): its conditions start clean.
@@ -189,6 +207,19 @@ mod tests {
         });
         model.on_engine(real());
         assert_eq!(model.look(), Look::Connected);
+    }
+
+    #[test]
+    fn only_a_change_of_a_managed_servers_state_redraws() {
+        let mut model = TrayModel::new(real(), ConnectionState::Connected);
+        let running = vec![("backend".to_owned(), ServerState::Running)];
+        assert!(model.on_agent_servers(running.clone()));
+        assert!(!model.on_agent_servers(running));
+        assert!(model.on_agent_servers(vec![("backend".to_owned(), ServerState::Restarting)]));
+        assert_eq!(
+            model.agent_servers(),
+            [("backend".to_owned(), ServerState::Restarting)]
+        );
     }
 
     #[test]

@@ -1,10 +1,14 @@
-//! The tray icon and its menu: status line, Open dashboard, Settings…, Pause / Resume bridge, Copy MCP
-//! config, Quit. Its look comes from [`look::TrayModel`]; its strings from the UI catalogues.
+//! The tray icon and its menu: status line, (managed mode) the OpenCode servers' line, Open dashboard,
+//! Settings…, Pause / Resume bridge, Copy MCP config, Quit. Its look comes from [`look::TrayModel`]; its
+//! strings from the UI catalogues.
 //!
 //! Invariant: the tray is only ever changed through [`render`], from the one forwarder task, so icon,
 //! tooltip and menu always describe the same state.
 
 pub mod look;
+pub mod servers;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -19,6 +23,7 @@ use look::{Look, TrayModel};
 
 pub const TRAY_ID: &str = "dingbridge";
 const MENU_STATUS: &str = "status";
+const MENU_AGENT_SERVERS: &str = "agent-servers";
 const MENU_DASHBOARD: &str = "dashboard";
 const MENU_SETTINGS: &str = "settings";
 const MENU_PAUSE: &str = "pause";
@@ -38,7 +43,11 @@ pub const MENU_KEYS: [&str; 6] = [
 
 /// The menu entries whose text or state changes, kept as Tauri state.
 struct TrayMenu<R: Runtime> {
+    menu: Menu<R>,
     status: MenuItem<R>,
+    /// Shown (second entry) only while DingBridge runs OpenCode servers itself.
+    agent_servers: MenuItem<R>,
+    agent_servers_shown: AtomicBool,
     dashboard: MenuItem<R>,
     settings: MenuItem<R>,
     pause: MenuItem<R>,
@@ -55,29 +64,39 @@ pub fn build<R: Runtime>(
     let item = |id: &str, key: &str, enabled: bool| {
         MenuItem::with_id(app, id, catalog.t(key, &[]), enabled, None::<&str>)
     };
-    let menu = TrayMenu {
-        status: item(MENU_STATUS, model.status_key(), false)?,
-        dashboard: item(MENU_DASHBOARD, "tray.open_dashboard", true)?,
-        settings: item(MENU_SETTINGS, "tray.settings", true)?,
-        pause: item(MENU_PAUSE, "tray.pause", true)?,
-        copy_mcp: item(MENU_COPY_MCP, "tray.copy_mcp_config", true)?,
-        quit: item(MENU_QUIT, "tray.quit", true)?,
-    };
+    let status = item(MENU_STATUS, model.status_key(), false)?;
+    let agent_servers = item(MENU_AGENT_SERVERS, "tray.agent_servers", false)?;
+    let dashboard = item(MENU_DASHBOARD, "tray.open_dashboard", true)?;
+    let settings = item(MENU_SETTINGS, "tray.settings", true)?;
+    let pause = item(MENU_PAUSE, "tray.pause", true)?;
+    let copy_mcp = item(MENU_COPY_MCP, "tray.copy_mcp_config", true)?;
+    let quit = item(MENU_QUIT, "tray.quit", true)?;
     let separator = PredefinedMenuItem::separator(app)?;
     let separator2 = PredefinedMenuItem::separator(app)?;
     let items = Menu::with_items(
         app,
         &[
-            &menu.status,
+            &status,
             &separator,
-            &menu.dashboard,
-            &menu.settings,
-            &menu.pause,
-            &menu.copy_mcp,
+            &dashboard,
+            &settings,
+            &pause,
+            &copy_mcp,
             &separator2,
-            &menu.quit,
+            &quit,
         ],
     )?;
+    let menu = TrayMenu {
+        menu: items.clone(),
+        status,
+        agent_servers,
+        agent_servers_shown: AtomicBool::new(false),
+        dashboard,
+        settings,
+        pause,
+        copy_mcp,
+        quit,
+    };
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon_for(model.look()))
         .menu(&items)
@@ -141,6 +160,30 @@ pub fn render<R: Runtime>(app: &AppHandle<R>, catalog: &Catalog, model: &TrayMod
         if let Err(error) = result {
             tracing::warn!(%error, "could not update the tray menu");
         }
+    }
+    render_agent_servers(&menu, catalog, model);
+}
+
+/// Shows, updates or hides the OpenCode servers' line (right below the status line).
+fn render_agent_servers<R: Runtime>(menu: &TrayMenu<R>, catalog: &Catalog, model: &TrayModel) {
+    let line = servers::line(catalog, model.agent_servers());
+    let shown = menu.agent_servers_shown.load(Ordering::SeqCst);
+    let result = match line {
+        Some(text) => menu.agent_servers.set_text(text).and_then(|()| {
+            if shown {
+                Ok(())
+            } else {
+                menu.menu.insert(&menu.agent_servers, 1)
+            }
+        }),
+        None if shown => menu.menu.remove(&menu.agent_servers),
+        None => Ok(()),
+    };
+    match result {
+        Ok(()) => menu
+            .agent_servers_shown
+            .store(!model.agent_servers().is_empty(), Ordering::SeqCst),
+        Err(error) => tracing::warn!(%error, "could not update the OpenCode line of the tray"),
     }
 }
 

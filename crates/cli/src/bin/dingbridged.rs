@@ -346,6 +346,22 @@ async fn configured_credentials(
 /// Fills the OpenCode password from the store (env `OPENCODE_SERVER_PASSWORD`, else keychain) when the
 /// settings did not bring one. An unreachable keychain leaves it unset (OpenCode may need none) and says so.
 async fn with_stored_password(spec: AgentSpec, store: Arc<dyn SecretStore>) -> AgentSpec {
+    if let AgentSpec::Managed(mut options) = spec {
+        // Managed mode: the generated password of the servers DingBridge starts (made on first use).
+        match tokio::task::spawn_blocking(move || {
+            dingbridge_core::agent::opencode::managed::keychain_password(&*store)
+        })
+        .await
+        {
+            Ok(Ok(password)) => options.password = Some(password),
+            Ok(Err(err)) => tracing::warn!(
+                code = err.code(),
+                "no keychain for the OpenCode password; this run uses a fresh one: {err}"
+            ),
+            Err(err) => tracing::warn!(error = %err, "the keychain task failed"),
+        }
+        return AgentSpec::Managed(options);
+    }
     let AgentSpec::OpenCode {
         settings,
         password: None,

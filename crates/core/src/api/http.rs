@@ -37,6 +37,7 @@ pub fn router(host: Host, auth: Arc<DashboardAuth>, ui_dir: Option<PathBuf>) -> 
         .route("/api/status", get(status))
         .route("/api/events", get(events))
         .merge(settings_routes::routes())
+        .merge(super::agent_servers::routes())
         .merge(super::conversation_routes::routes())
         .merge(super::health::routes())
         .layer(Extension(EventSlots(Arc::new(Semaphore::new(

@@ -1,6 +1,7 @@
 //! The control surface the UI uses: a status snapshot, the live event stream, the settings API and (headless)
 //! the HTTP routes that serve them plus the static dashboard, behind the dashboard login.
 
+pub mod agent_servers;
 pub mod auth;
 pub mod conversation_routes;
 pub mod conversations;

@@ -29,6 +29,8 @@ pub struct StatusSnapshot {
     pub outbox: crate::bridge::OutboxStatus,
     /// OpenAPI access-token health (`degraded` after repeated refresh failures).
     pub auth: crate::dingtalk::auth::AuthStatus,
+    /// Managed mode: each project's OpenCode server (empty in external mode).
+    pub agent_servers: Vec<crate::agent::opencode::managed::ServerStatus>,
 }
 
 impl StatusSnapshot {
@@ -247,6 +249,7 @@ mod tests {
                 conversations_total: 0,
             },
             auth: Default::default(),
+            agent_servers: Vec::new(),
         }
     }
 

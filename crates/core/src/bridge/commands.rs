@@ -8,6 +8,7 @@ use super::permissions::PermissionBroker;
 use super::processor::INTERRUPTED;
 use super::queues::ConversationQueues;
 use crate::agent::AgentBackend;
+use crate::agent::opencode::managed::ManagedBackend;
 use crate::events::ConnectionState;
 use crate::i18n::{ChatKey, ChatText, Lang};
 use crate::metrics::Metrics;
@@ -30,6 +31,8 @@ pub enum ChatCommand {
     Skip,
     /// `/retry`: ask the agent again for the chat's newest interrupted answer.
     Retry,
+    /// `/project [name]`: list the projects, or switch the chat to one.
+    Project(Option<String>),
     /// `/lang [tag]`: show, or set, the language of this chat's bridge replies.
     Lang(Option<String>),
     Unknown(String),
@@ -55,6 +58,9 @@ pub fn parse(text: &str) -> Option<ChatCommand> {
         "answer" => ChatCommand::Answer(text.trim_start()[word.len()..].trim().to_owned()),
         "skip" => ChatCommand::Skip,
         "retry" => ChatCommand::Retry,
+        "project" | "projects" => ChatCommand::Project(
+            Some(text.trim_start()[word.len()..].trim().to_owned()).filter(|n| !n.is_empty()),
+        ),
         "lang" | "language" => ChatCommand::Lang(argument()),
         _ => ChatCommand::Unknown(word.to_owned()),
     })
@@ -62,6 +68,8 @@ pub fn parse(text: &str) -> Option<ChatCommand> {
 
 pub struct Commands {
     pub agent: Arc<dyn AgentBackend>,
+    /// Managed mode's projects (`/project`); `None` in external mode.
+    pub managed: Option<ManagedBackend>,
     pub permissions: Arc<PermissionBroker>,
     pub queues: ConversationQueues,
     pub metrics: Arc<Metrics>,
@@ -147,6 +155,15 @@ impl Commands {
                 }
             }
             ChatCommand::Status => self.status(conversation_id, lang).await,
+            ChatCommand::Project(name) => {
+                super::project_command::run(
+                    self.managed.as_ref(),
+                    conversation_id,
+                    name.as_deref(),
+                    lang,
+                )
+                .await
+            }
             ChatCommand::Retry => match self.retry(conversation_id).await {
                 Ok(true) => text(ChatKey::RetryStarted),
                 Ok(false) => text(ChatKey::RetryNothing),

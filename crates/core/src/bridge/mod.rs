@@ -17,6 +17,7 @@ mod pacer;
 mod permissions;
 mod persist;
 mod processor;
+mod project_command;
 mod queues;
 mod replies;
 mod waiting;

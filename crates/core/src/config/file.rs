@@ -78,8 +78,17 @@ pub struct AccessSettings {
 pub struct AgentSettings {
     /// "opencode" (the developer's OpenCode server) or "echo" (answers with the message itself; demo/tests).
     pub backend: String,
-    /// `opencode serve` address. Its password, if any, comes from `OPENCODE_SERVER_PASSWORD`.
+    /// `opencode serve` address of a server you run yourself ("external" mode). Its password, if any, comes
+    /// from the keychain or `OPENCODE_SERVER_PASSWORD`. Empty (the default): "managed" mode, DingBridge
+    /// starts and supervises OpenCode itself, one server per project.
     pub opencode_url: String,
+    /// Managed mode: the `opencode` binary; unset searches PATH and the usual install places.
+    pub opencode_bin: Option<String>,
+    /// Managed mode: the projects chats can work in (`/project <name>`); the first is the default. None
+    /// configured: `opencode_directory` (or DingBridge's working directory) is the one project.
+    pub projects: Vec<ProjectSettings>,
+    /// Managed mode: a project's server with no turn for this long is stopped (0 = never).
+    pub idle_stop_minutes: u64,
     /// HTTP Basic user of the OpenCode server (default "opencode", or `OPENCODE_SERVER_USERNAME`).
     pub opencode_username: Option<String>,
     /// Project directory OpenCode works in (`?directory=`); default: the server's own.
@@ -94,12 +103,30 @@ impl Default for AgentSettings {
     fn default() -> Self {
         Self {
             backend: "opencode".into(),
-            opencode_url: "http://127.0.0.1:4096".into(),
+            opencode_url: String::new(),
+            opencode_bin: None,
+            projects: Vec::new(),
+            idle_stop_minutes: 30,
             opencode_username: None,
             opencode_directory: None,
             permission_timeout_secs: 300,
             chunk_chars: 3_800,
         }
+    }
+}
+
+/// One `[[agent.projects]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSettings {
+    pub name: String,
+    pub path: String,
+}
+
+impl AgentSettings {
+    /// Managed mode: no external OpenCode URL is configured.
+    pub fn is_managed(&self) -> bool {
+        self.backend == "opencode" && self.opencode_url.trim().is_empty()
     }
 }
 
@@ -422,6 +449,14 @@ impl Config {
             100,
             15_000,
             "100 ..= 15000",
+        )?;
+        check(
+            path,
+            "agent.idle_stop_minutes",
+            a.idle_stop_minutes,
+            0,
+            10_080,
+            "0 (never) ..= 10080 (1 week)",
         )?;
         let p = &self.pacing;
         check(

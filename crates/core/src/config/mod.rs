@@ -10,6 +10,7 @@ pub use atomic::{create_private_dir, write_atomic};
 pub use edit::{SettingsFile, string_array};
 pub use file::{
     AccessSettings, AgentSettings, BridgeSettings, Config, ConfigError, DashboardSettings,
-    DingTalkSettings, DocsSettings, McpSettings, QuotaSettings, StreamSettings, UiSettings,
+    DingTalkSettings, DocsSettings, McpSettings, ProjectSettings, QuotaSettings, StreamSettings,
+    UiSettings,
 };
 pub use paths::{default_config_path, default_data_dir, precreate_private_file};

@@ -95,4 +95,11 @@ chat_keys! {
     AttachmentReasonFetch => "attachment.reason.fetch",
     AttachmentReasonIo => "attachment.reason.io",
     AttachmentReasonTooLarge => "attachment.reason.too_large",
+    ProjectExternal => "project.external",
+    ProjectNone => "project.none",
+    ProjectList => "project.list",
+    ProjectCurrent => "project.current",
+    ProjectSwitched => "project.switched",
+    ProjectUnknown => "project.unknown",
+    ProjectFailed => "project.failed",
 }

@@ -42,8 +42,10 @@ const HINT_STREAM: &str = "the Stream gateway refused the app: in the developer 
 const HINT_NETWORK: &str = "DingTalk could not be reached: check the network, a proxy or firewall, and the \
     API address";
 const HINT_RETRY: &str = "DingTalk answered with a temporary error: try again in a moment";
-const HINT_OPENCODE_DOWN: &str =
-    "start OpenCode's server (`opencode serve --port 4096`) or fix the OpenCode URL";
+const HINT_OPENCODE_DOWN: &str = "start OpenCode's server (`opencode serve --port 4096`), fix the OpenCode URL, \
+    or leave the URL empty so that DingBridge runs OpenCode on this computer";
+const HINT_OPENCODE_INSTALL: &str = "install OpenCode (`npm i -g opencode-ai`) or set the path of the OpenCode \
+    program (agent.opencode_bin)";
 const HINT_OPENCODE_AUTH: &str = "OpenCode refused the password: use the value of OPENCODE_SERVER_PASSWORD \
     that `opencode serve` runs with (and OPENCODE_SERVER_USERNAME if it is not \"opencode\")";
 
@@ -243,6 +245,9 @@ async fn opencode_step(
             "the echo agent answers; OpenCode is not used",
         );
     }
+    if config.agent.is_managed() {
+        return managed_step(config);
+    }
     let step = Step::new(StepKind::Opencode);
     let mut settings = OpenCodeSettings::default()
         .with_base_url(config.agent.opencode_url.clone())
@@ -270,6 +275,27 @@ async fn opencode_step(
             };
             step.failed(&err.to_string(), Some(err.code().to_string()), hint)
         }
+    }
+}
+
+/// Managed mode: no server runs yet to ask, so the step checks what a start needs, the `opencode` program.
+fn managed_step(config: &Config) -> ConnectionStep {
+    let step = Step::new(StepKind::Opencode);
+    let configured = config
+        .agent
+        .opencode_bin
+        .as_deref()
+        .map(std::path::Path::new);
+    match crate::agent::opencode::managed::locate(configured) {
+        Ok(path) => step.passed(&format!(
+            "OpenCode found at {}; DingBridge starts it when the first message arrives",
+            path.display()
+        )),
+        Err(err) => step.failed(
+            &err.to_string(),
+            Some(err.code().to_owned()),
+            HINT_OPENCODE_INSTALL,
+        ),
     }
 }
 

@@ -71,7 +71,33 @@ pub fn resolve(change: &SettingsChange, base: &Config) -> Result<Config, Vec<Fie
     if let Some(dir) = agent.and_then(|a| a.opencode_directory.as_ref()) {
         config.agent.opencode_directory = optional_text(dir.as_deref());
     }
-    errors.url("agent.opencode_url", &config.agent.opencode_url);
+    if let Some(bin) = agent.and_then(|a| a.opencode_bin.as_ref()) {
+        config.agent.opencode_bin = optional_text(bin.as_deref());
+    }
+    if let Some(minutes) = agent.and_then(|a| a.idle_stop_minutes) {
+        config.agent.idle_stop_minutes = minutes;
+    }
+    if let Some(projects) = agent.and_then(|a| a.projects.as_ref()) {
+        config.agent.projects = projects
+            .iter()
+            .map(|p| crate::config::ProjectSettings {
+                name: p.name.trim().to_owned(),
+                path: p.path.trim().to_owned(),
+            })
+            .collect();
+    }
+    // Empty: managed mode (DingBridge runs OpenCode itself); otherwise the address of your own server.
+    if !config.agent.opencode_url.is_empty() {
+        errors.url("agent.opencode_url", &config.agent.opencode_url);
+    }
+    errors.projects(&config.agent.projects);
+    if config.agent.idle_stop_minutes > 10_080 {
+        errors.push(
+            "agent.idle_stop_minutes",
+            "OUT_OF_RANGE",
+            "0 (never) to 10080 (one week)",
+        );
+    }
     errors.directory(
         "agent.opencode_directory",
         config.agent.opencode_directory.as_deref(),
@@ -274,6 +300,24 @@ impl Errors {
         }
     }
 
+    /// Names present and unique (chats switch by name); paths absolute existing directories.
+    fn projects(&mut self, projects: &[crate::config::ProjectSettings]) {
+        let mut seen = std::collections::HashSet::new();
+        for (i, project) in projects.iter().enumerate() {
+            let field = format!("agent.projects[{i}]");
+            if project.name.is_empty() || project.name.split_whitespace().count() != 1 {
+                self.push(
+                    &field,
+                    "INVALID_NAME",
+                    "a project name is one word, e.g. backend",
+                );
+            } else if !seen.insert(project.name.as_str()) {
+                self.push(&field, "DUPLICATE_NAME", "two projects have this name");
+            }
+            self.directory(&field, Some(project.path.as_str()));
+        }
+    }
+
     fn directory(&mut self, field: &str, value: Option<&str>) {
         let Some(value) = value else { return };
         let path = Path::new(value);
@@ -370,6 +414,39 @@ mod tests {
             &Config::default(),
         );
         assert_eq!(result.unwrap_err()[0].code, "CREDENTIALS_IN_URL");
+    }
+
+    #[test]
+    fn an_empty_opencode_url_selects_managed_mode() {
+        let config = resolve(
+            &change(r#"{"agent":{"opencode_url":"  "}}"#),
+            &Config::default(),
+        )
+        .unwrap();
+        assert!(config.agent.is_managed());
+    }
+
+    #[test]
+    fn projects_need_unique_one_word_names_and_existing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display().to_string();
+        let json = serde_json::json!({"agent": {"projects": [
+            {"name": "a", "path": path},
+            {"name": "a", "path": path},
+            {"name": "two words", "path": path},
+            {"name": "c", "path": dir.path().join("missing").display().to_string()},
+        ]}})
+        .to_string();
+        let errors = resolve(&change(&json), &Config::default()).unwrap_err();
+        let codes: Vec<(String, String)> = errors.into_iter().map(|e| (e.field, e.code)).collect();
+        assert_eq!(
+            codes,
+            [
+                ("agent.projects[1]".to_owned(), "DUPLICATE_NAME".to_owned()),
+                ("agent.projects[2]".to_owned(), "INVALID_NAME".to_owned()),
+                ("agent.projects[3]".to_owned(), "NOT_FOUND".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -114,6 +114,9 @@ impl SettingsService {
                 opencode_url: config.agent.opencode_url.clone(),
                 opencode_password_set: matches!(opencode_password, Ok(Some(_))),
                 opencode_directory: config.agent.opencode_directory.clone(),
+                opencode_bin: config.agent.opencode_bin.clone(),
+                projects: config.agent.projects.clone(),
+                idle_stop_minutes: config.agent.idle_stop_minutes,
             },
             bridge: BridgeView {
                 language: config.bridge.language,

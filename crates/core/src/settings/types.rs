@@ -61,9 +61,16 @@ pub struct DingTalkView {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AgentView {
+    /// Empty: managed mode (DingBridge runs OpenCode itself).
     pub opencode_url: String,
     pub opencode_password_set: bool,
     pub opencode_directory: Option<String>,
+    /// Managed mode: the `opencode` binary (unset: searched for).
+    pub opencode_bin: Option<String>,
+    /// Managed mode: the projects; the first is the default.
+    pub projects: Vec<crate::config::ProjectSettings>,
+    /// Managed mode: stop a project's server after this many idle minutes (0 = never).
+    pub idle_stop_minutes: u64,
 }
 
 /// How the bridge speaks in chats.
@@ -137,6 +144,10 @@ pub struct AgentChange {
     pub opencode_password: Option<SecretAction>,
     #[serde(deserialize_with = "nullable")]
     pub opencode_directory: Option<Option<String>>,
+    #[serde(deserialize_with = "nullable")]
+    pub opencode_bin: Option<Option<String>>,
+    pub projects: Option<Vec<crate::config::ProjectSettings>>,
+    pub idle_stop_minutes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -56,6 +56,24 @@ pub fn write_change(
                 resolved.agent.opencode_directory.as_deref(),
             )?;
         }
+        if agent.opencode_bin.is_some() {
+            file.set_or_remove("agent.opencode_bin", resolved.agent.opencode_bin.as_deref())?;
+        }
+        if agent.idle_stop_minutes.is_some() {
+            let minutes = i64::try_from(resolved.agent.idle_stop_minutes).unwrap_or(i64::MAX);
+            file.set("agent.idle_stop_minutes", minutes)?;
+        }
+        if agent.projects.is_some() {
+            // An inline array of inline tables: the same `[[agent.projects]]` data in one line.
+            let mut list = toml_edit::Array::new();
+            for project in &resolved.agent.projects {
+                let mut table = toml_edit::InlineTable::new();
+                table.insert("name", project.name.as_str().into());
+                table.insert("path", project.path.as_str().into());
+                list.push(toml_edit::Value::InlineTable(table));
+            }
+            file.set("agent.projects", toml_edit::Value::Array(list))?;
+        }
     }
     if let Some(bridge) = &change.bridge {
         if bridge.language.is_some() {
@@ -133,4 +151,40 @@ pub fn write_change(
 /// TOML integers are i64; budgets and bridge limits came in as positive i64, so this never saturates in practice.
 fn to_toml_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_projects_and_managed_settings_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display().to_string();
+        let change: SettingsChange = serde_json::from_value(serde_json::json!({"agent": {
+            "opencode_url": "",
+            "opencode_bin": "/opt/opencode/bin/opencode",
+            "idle_stop_minutes": 5,
+            "projects": [{"name": "a", "path": path}, {"name": "b", "path": path}],
+        }}))
+        .unwrap();
+        let resolved = super::super::resolve::resolve(&change, &Config::default()).unwrap();
+        let mut file = SettingsFile::parse("# mine\n", &dir.path().join("settings.toml")).unwrap();
+        write_change(&change, &resolved, &mut file).unwrap();
+        let saved = file.to_config().unwrap();
+        assert!(saved.agent.is_managed());
+        assert_eq!(
+            saved.agent.opencode_bin.as_deref(),
+            Some("/opt/opencode/bin/opencode")
+        );
+        assert_eq!(saved.agent.idle_stop_minutes, 5);
+        let names: Vec<&str> = saved
+            .agent
+            .projects
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(file.text().contains("# mine"), "{}", file.text());
+    }
 }

@@ -202,30 +202,28 @@ pub(super) fn record_sighting(
     s: &DirectorySighting,
 ) -> Result<(), StoreError> {
     if let Some(title) = s.group_title.as_deref().filter(|t| !t.is_empty()) {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO directory_groups (conversation_id, title, first_seen_ms, last_seen_ms)
              VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT(conversation_id) DO UPDATE SET
                title = excluded.title, last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)",
-            params![s.conversation_id, title, s.at_ms],
-        )?;
+        )?
+        .execute(params![s.conversation_id, title, s.at_ms])?;
         let key = s
             .user_id
             .clone()
             .or_else(|| s.sender_key.clone())
             .unwrap_or_else(|| format!("nick:{}", s.nick));
-        tx.execute(
-            "INSERT INTO directory_group_members (conversation_id, member_key, user_id, nick, last_seen_ms)
+        tx.prepare_cached("INSERT INTO directory_group_members (conversation_id, member_key, user_id, nick, last_seen_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(conversation_id, member_key) DO UPDATE SET
-               nick = excluded.nick, last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)",
+               nick = excluded.nick, last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)")?.execute(
             params![s.conversation_id, key, s.user_id, s.nick, s.at_ms],
         )?;
     }
     if let Some(user_id) = s.user_id.as_deref().filter(|u| !u.is_empty()) {
-        tx.execute(
-            "INSERT INTO directory_users (user_id, name, last_seen_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)",
+        tx.prepare_cached("INSERT INTO directory_users (user_id, name, last_seen_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)")?.execute(
             params![user_id, s.nick, s.at_ms],
         )?;
     }

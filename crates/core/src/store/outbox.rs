@@ -93,9 +93,8 @@ pub(super) fn enqueue(
     for item in items {
         let json = serde_json::to_string(&item.message)
             .map_err(|err| StoreError::Decode(err.to_string()))?;
-        let changed = tx.execute(
-            "INSERT OR IGNORE INTO outbox (conversation_id, source_msg_id, part, parts, state, created_at_ms, message_json)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
+        let changed = tx.prepare_cached("INSERT OR IGNORE INTO outbox (conversation_id, source_msg_id, part, parts, state, created_at_ms, message_json)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)")?.execute(
             params![item.message.route.conversation_id, item.source_msg_id, item.part, item.parts, now, json],
         )?;
         if changed == 1 {
@@ -112,8 +111,7 @@ pub(super) fn enqueue(
         }
     }
     if let Some(msg_id) = complete_inbox {
-        tx.execute(
-            "UPDATE inbox SET state = 'done', finished_at_ms = ?2, last_error = NULL WHERE msg_id = ?1",
+        tx.prepare_cached("UPDATE inbox SET state = 'done', finished_at_ms = ?2, last_error = NULL WHERE msg_id = ?1")?.execute(
             params![msg_id, now],
         )?;
     }
@@ -130,9 +128,8 @@ pub(super) fn record_sent(
     let now = now_ms();
     let json =
         serde_json::to_string(&item.message).map_err(|err| StoreError::Decode(err.to_string()))?;
-    tx.execute(
-        "INSERT OR IGNORE INTO outbox (conversation_id, source_msg_id, part, parts, state, created_at_ms, message_json, channel, sent_at_ms, attempts)
-         VALUES (?1, ?2, ?3, ?4, 'sent', ?5, ?6, ?7, ?5, 1)",
+    tx.prepare_cached("INSERT OR IGNORE INTO outbox (conversation_id, source_msg_id, part, parts, state, created_at_ms, message_json, channel, sent_at_ms, attempts)
+         VALUES (?1, ?2, ?3, ?4, 'sent', ?5, ?6, ?7, ?5, 1)")?.execute(
         params![item.message.route.conversation_id, item.source_msg_id, item.part, item.parts, now, json, channel],
     )?;
     Ok(())
@@ -146,18 +143,16 @@ pub(super) fn set_state(
     channel: Option<&str>,
 ) -> Result<(), StoreError> {
     let sent_at = (state == OutboxState::Sent).then(now_ms);
-    tx.execute(
-        "UPDATE outbox SET state = ?2, last_error = ?3, channel = COALESCE(?4, channel), sent_at_ms = COALESCE(?5, sent_at_ms),
+    tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, channel = COALESCE(?4, channel), sent_at_ms = COALESCE(?5, sent_at_ms),
             attempts = attempts + 1
-         WHERE id = ?1",
+         WHERE id = ?1")?.execute(
         params![id, state.as_str(), error, channel, sent_at],
     )?;
     Ok(())
 }
 
 pub(super) fn upsert_route(tx: &Connection, route: &Route, at_ms: i64) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO conversation_routes (conversation_id, kind, staff_id, sender_nick, session_webhook, webhook_expires_ms, updated_at_ms)
+    tx.prepare_cached("INSERT INTO conversation_routes (conversation_id, kind, staff_id, sender_nick, session_webhook, webhook_expires_ms, updated_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(conversation_id) DO UPDATE SET
             kind = excluded.kind,
@@ -165,7 +160,7 @@ pub(super) fn upsert_route(tx: &Connection, route: &Route, at_ms: i64) -> Result
             sender_nick = excluded.sender_nick,
             session_webhook = COALESCE(excluded.session_webhook, conversation_routes.session_webhook),
             webhook_expires_ms = COALESCE(excluded.webhook_expires_ms, conversation_routes.webhook_expires_ms),
-            updated_at_ms = excluded.updated_at_ms",
+            updated_at_ms = excluded.updated_at_ms")?.execute(
         params![
             route.conversation_id,
             route.kind.as_str(),

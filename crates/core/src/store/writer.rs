@@ -81,7 +81,12 @@ impl WriterHandle {
     }
 }
 
+/// Statements the writer keeps compiled: every statement of the intake, outbox and directory paths fits, so no
+/// message pays for SQL parsing (it was ~10 % of the daemon's CPU under a burst, docs/performance.md #1).
+const WRITER_STATEMENT_CACHE: usize = 32;
+
 pub(super) fn spawn(conn: Connection) -> Result<WriterHandle, StoreError> {
+    conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     let (sender, receiver) = mpsc::sync_channel(WRITER_CAPACITY);
     std::thread::Builder::new()
         .name("dingbridge-store-writer".into())
@@ -282,9 +287,8 @@ fn insert_inbound(
 ) -> Result<InsertOutcome, StoreError> {
     let message = &item.message;
     let json = serde_json::to_string(message).map_err(|err| StoreError::Decode(err.to_string()))?;
-    let changed = tx.execute(
-        "INSERT OR IGNORE INTO inbox (msg_id, conversation_id, received_at_ms, state, message_json)
-         VALUES (?1, ?2, ?3, 'queued', ?4)",
+    let changed = tx.prepare_cached("INSERT OR IGNORE INTO inbox (msg_id, conversation_id, received_at_ms, state, message_json)
+         VALUES (?1, ?2, ?3, 'queued', ?4)")?.execute(
         params![
             message.msg_id,
             message.conversation_id,
@@ -296,13 +300,12 @@ fn insert_inbound(
         return Ok(InsertOutcome::Duplicate);
     }
     let seq = tx.last_insert_rowid();
-    tx.execute(
-        "INSERT INTO conversations (conversation_id, title, kind, last_message_at_ms, last_preview, messages)
+    tx.prepare_cached("INSERT INTO conversations (conversation_id, title, kind, last_message_at_ms, last_preview, messages)
          VALUES (?1, ?2, ?3, ?4, ?5, 1)
          ON CONFLICT(conversation_id) DO UPDATE SET
             title = excluded.title, kind = excluded.kind,
             last_message_at_ms = excluded.last_message_at_ms,
-            last_preview = excluded.last_preview, messages = messages + 1",
+            last_preview = excluded.last_preview, messages = messages + 1")?.execute(
         params![
             message.conversation_id,
             message.display_title(),
@@ -340,28 +343,24 @@ fn set_state(
     let finished = (state != InboxState::Queued).then(now_ms);
     let attempts_delta = i64::from(state == InboxState::Queued);
     let exists: Option<i64> = tx
-        .query_row(
-            "SELECT seq FROM inbox WHERE msg_id = ?1",
-            params![msg_id],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT seq FROM inbox WHERE msg_id = ?1")?
+        .query_row(params![msg_id], |row| row.get(0))
         .optional()?;
     if exists.is_none() {
         return Ok(());
     }
-    tx.execute(
-        "UPDATE inbox SET state = ?2, last_error = ?3, finished_at_ms = ?4, attempts = attempts + ?5
-         WHERE msg_id = ?1",
+    tx.prepare_cached("UPDATE inbox SET state = ?2, last_error = ?3, finished_at_ms = ?4, attempts = attempts + ?5
+         WHERE msg_id = ?1")?.execute(
         params![msg_id, state.as_str(), error, finished, attempts_delta],
     )?;
     Ok(())
 }
 
 fn bump_counter(tx: &rusqlite::Connection, month: &str, name: &str) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO counters (month, name, value) VALUES (?1, ?2, 1)
          ON CONFLICT(month, name) DO UPDATE SET value = value + 1",
-        params![month, name],
-    )?;
+    )?
+    .execute(params![month, name])?;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod events;
 mod hub;
+pub mod managed;
 mod resume;
 mod sessions;
 mod turn;
