@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dingbridge_core::agent::OpenCodeSettings;
+use dingbridge_core::i18n::{ChatKey, ChatText};
 use dingbridge_core::{AgentSpec, Credentials, Engine, EngineOptions};
 use dingtalk_sim::opencode::{FakeOpenCode, FakeOpenCodeConfig, Script};
 use dingtalk_sim::{InjectMessage, Sim, one_to_one_conversation_id};
@@ -207,6 +208,94 @@ async fn an_answer_cut_off_by_an_opencode_crash_is_reported_and_retry_answers_on
         texts(&sim, &chat)
     );
     assert_eq!(opencode.prompts().len(), 2);
+    engine.shutdown().await;
+}
+
+/// The chaos test's sequence (docs/reliability.md): DingBridge keeps running and follows the turn live while
+/// OpenCode crashes mid-answer and comes back; the chat is in the default language (zh-CN). The chat gets
+/// the interrupted note in its language, the prompt is not sent again on its own, and `/retry` answers once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_cut_off_while_followed_live_gets_the_note_in_the_chat_language_and_retry_answers_once()
+ {
+    let sim = start_sim(sim_config()).await;
+    let opencode = opencode_with_slow_answer().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(&sim, &opencode, dir.path());
+    let language = dingbridge_core::config::Config::default().bridge.language;
+    options.config.bridge.language = language;
+    let engine = Engine::start(options).await.unwrap();
+    let chat = one_to_one_conversation_id("live");
+    sim.inject(InjectMessage::text_1to1(
+        "live",
+        "Live",
+        "refactor the lexer",
+    ));
+    assert!(prompted(&opencode, 1).await);
+    // Mid-answer (one word per 150 ms), like the chaos test's crash: down for 0.7 s, then back.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    opencode.crash().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    opencode.set_down(false).await.unwrap();
+
+    let note = ChatText::get(language, ChatKey::Interrupted);
+    assert!(
+        sim.wait_until(LONG, |_| texts(&sim, &chat).contains(&note))
+            .await,
+        "the chat is told, in its language, that the answer was interrupted: {:?}",
+        texts(&sim, &chat)
+    );
+    assert_eq!(opencode.prompts().len(), 1, "prompted again without /retry");
+    assert!(
+        !texts(&sim, &chat).iter().any(|t| t.starts_with("Done")),
+        "a fragment was sent as the answer: {:?}",
+        texts(&sim, &chat)
+    );
+    sim.inject(InjectMessage::text_1to1("live", "Live", "/retry"));
+    let answer = "Done: the parser is refactored and every test passes.";
+    assert!(
+        sim.wait_until(LONG, |_| texts(&sim, &chat).iter().any(|t| t == answer))
+            .await,
+        "{:?}",
+        texts(&sim, &chat)
+    );
+    assert_eq!(opencode.prompts().len(), 2);
+    engine.shutdown().await;
+}
+
+/// After OpenCode comes back, the turn is looked up (is the session still busy? what did OpenCode record?).
+/// A look-up that fails must not leave the turn following an event stream on which nothing will come: the
+/// turn is retried and resolved from OpenCode's record, so the chat is told within seconds, not after the
+/// 30-minute turn timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_look_up_after_opencode_comes_back_is_retried_not_left_waiting() {
+    let sim = start_sim(sim_config()).await;
+    let opencode = opencode_with_slow_answer().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::start(options(&sim, &opencode, dir.path()))
+        .await
+        .unwrap();
+    let chat = one_to_one_conversation_id("lookup");
+    sim.inject(InjectMessage::text_1to1(
+        "lookup",
+        "Lookup",
+        "refactor the lexer",
+    ));
+    assert!(prompted(&opencode, 1).await);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    opencode.crash().await.unwrap();
+    // The first session-status request after the restart fails.
+    opencode.fail_status_checks(1);
+    opencode.set_down(false).await.unwrap();
+
+    assert!(
+        sim.wait_until(LONG, |_| texts(&sim, &chat)
+            .iter()
+            .any(|t| t.contains("/retry")))
+            .await,
+        "the chat is told the answer was interrupted: {:?}",
+        texts(&sim, &chat)
+    );
+    assert_eq!(opencode.prompts().len(), 1, "prompted again without /retry");
     engine.shutdown().await;
 }
 

@@ -4,14 +4,15 @@
 use std::time::Duration;
 
 use dingbridge_core::agent::opencode::{OpenCodeBackend, OpenCodeSettings};
-use dingbridge_core::agent::{AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate};
+use dingbridge_core::agent::{
+    AgentBackend, AgentError, AgentReply, AgentRequest, AgentUpdate, UpdateReceiver, update_channel,
+};
 use dingbridge_core::dingtalk::ConversationKind;
 use dingbridge_core::store::Store;
 use dingtalk_sim::opencode::long_markdown;
 use dingtalk_sim::{FakeOpenCode, FakeOpenCodeConfig, Script};
 use secrecy::SecretString;
 use tempfile::TempDir;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 struct Harness {
@@ -79,24 +80,26 @@ async fn ask(
     backend: &OpenCodeBackend,
     request: AgentRequest,
 ) -> (Result<AgentReply, AgentError>, Vec<AgentUpdate>) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = update_channel();
+    // Read the updates while the turn runs, like the bridge's relay (a waiting snapshot is replaced by the
+    // next one, so reading only at the end would see just the last).
+    let collect = tokio::spawn(async move {
+        let mut updates = Vec::new();
+        while let Some(update) = rx.recv().await {
+            updates.push(update);
+        }
+        updates
+    });
     let result = backend.respond(request, tx).await;
-    let mut updates = Vec::new();
-    while let Ok(update) = rx.try_recv() {
-        updates.push(update);
-    }
-    (result, updates)
+    (result, collect.await.expect("the update reader"))
 }
 
 /// Starts a turn in the background and hands back its update stream.
 fn spawn_turn(
     backend: &OpenCodeBackend,
     request: AgentRequest,
-) -> (
-    JoinHandle<Result<AgentReply, AgentError>>,
-    mpsc::UnboundedReceiver<AgentUpdate>,
-) {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> (JoinHandle<Result<AgentReply, AgentError>>, UpdateReceiver) {
+    let (tx, rx) = update_channel();
     let backend = backend.clone();
     (
         tokio::spawn(async move { backend.respond(request, tx).await }),
@@ -104,14 +107,14 @@ fn spawn_turn(
     )
 }
 
-async fn next_update(rx: &mut mpsc::UnboundedReceiver<AgentUpdate>) -> AgentUpdate {
+async fn next_update(rx: &mut UpdateReceiver) -> AgentUpdate {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .expect("an update in time")
         .expect("the turn is still running")
 }
 
-async fn wait_for<F>(rx: &mut mpsc::UnboundedReceiver<AgentUpdate>, mut pick: F) -> AgentUpdate
+async fn wait_for<F>(rx: &mut UpdateReceiver, mut pick: F) -> AgentUpdate
 where
     F: FnMut(&AgentUpdate) -> bool,
 {

@@ -4,11 +4,10 @@
 use std::time::{Duration, Instant};
 
 use dingbridge_core::agent::opencode::{OpenCodeBackend, OpenCodeSettings};
-use dingbridge_core::agent::{AgentBackend, AgentRequest};
+use dingbridge_core::agent::{AgentBackend, AgentRequest, update_channel};
 use dingbridge_core::dingtalk::ConversationKind;
 use dingbridge_core::store::Store;
 use dingtalk_sim::{FakeOpenCode, FakeOpenCodeConfig};
-use tokio::sync::mpsc;
 
 fn request(conversation: &str, title: &str, msg_id: &str) -> AgentRequest {
     AgentRequest {
@@ -47,7 +46,7 @@ async fn a_slow_session_create_in_one_chat_does_not_stall_another_chat() {
     let slow_backend = backend.clone();
     let started = Instant::now();
     let slow_turn = tokio::spawn(async move {
-        let (tx, _rx) = mpsc::unbounded_channel();
+        let (tx, _rx) = update_channel();
         slow_backend
             .respond(request("cid-slow", "Slow Team", "msg-slow"), tx)
             .await
@@ -55,7 +54,7 @@ async fn a_slow_session_create_in_one_chat_does_not_stall_another_chat() {
     // Let the slow chat's session create reach the fake first.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let (tx, _rx) = mpsc::unbounded_channel();
+    let (tx, _rx) = update_channel();
     let fast = backend
         .respond(request("cid-fast", "Fast Team", "msg-fast"), tx)
         .await

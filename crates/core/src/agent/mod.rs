@@ -3,16 +3,15 @@
 
 mod echo;
 pub mod opencode;
+mod updates;
 
 pub use echo::EchoAgent;
 pub use opencode::{OpenCodeBackend, OpenCodeSettings};
 
-/// Sender half of a turn's progress stream.
-pub type UpdateSender = mpsc::UnboundedSender<AgentUpdate>;
+pub use updates::{MAX_PENDING_ASKS, UpdateError, UpdateReceiver, UpdateSender, update_channel};
 
 use async_trait::async_trait;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::dingtalk::{BotMessage, ConversationKind};
 
@@ -136,7 +135,7 @@ pub trait AgentBackend: Send + Sync + 'static {
     async fn respond(
         &self,
         request: AgentRequest,
-        updates: mpsc::UnboundedSender<AgentUpdate>,
+        updates: UpdateSender,
     ) -> Result<AgentReply, AgentError>;
 
     /// Aborts the turn running in this conversation (chat `/stop`). `Ok(false)`: nothing was running.

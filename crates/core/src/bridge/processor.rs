@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::attachments::Attachments;
@@ -94,7 +93,7 @@ impl ReplyProcessor {
                 conversation_id: message.conversation_id.clone(),
             });
             let started = Instant::now();
-            let (updates, relay_rx) = mpsc::unbounded_channel();
+            let (updates, relay_rx) = crate::agent::update_channel();
             let relay = tokio::spawn(relay_updates(
                 relay_rx,
                 Relay {
@@ -401,7 +400,7 @@ struct Relay {
 /// Relays a turn's progress while it runs: text into the AI card (created on the first text), permission
 /// asks and questions into the chat. Returns the card, if one is still streaming, for the final answer.
 async fn relay_updates(
-    mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
+    mut updates: crate::agent::UpdateReceiver,
     relay: Relay,
 ) -> Option<CardStreamer> {
     let Relay {

@@ -112,6 +112,19 @@ pub(crate) fn forget(inner: &Inner, id: &str) -> bool {
     removed
 }
 
+/// Waits for the server task after its generation was cancelled.
+async fn stop_task(slot: &mut ServerSlot) {
+    if let Some(mut task) = slot.task.take() {
+        // Graceful shutdown waits for in-flight requests; they are all short, but never hang a test.
+        if tokio::time::timeout(Duration::from_secs(3), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
 impl FakeOpenCode {
     pub async fn start(config: FakeOpenCodeConfig) -> Result<FakeOpenCode, SimError> {
         let listener = bind(config.port)?;
@@ -179,15 +192,7 @@ impl FakeOpenCode {
         if let Some(generation) = slot.generation.take() {
             generation.cancel();
         }
-        if let Some(mut task) = slot.task.take() {
-            // Graceful shutdown waits for in-flight requests; they are all short, but never hang a test.
-            if tokio::time::timeout(Duration::from_secs(3), &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
+        stop_task(&mut slot).await;
     }
 
     /// Like `kill -9` of `opencode serve`: running turns stop mid-answer and the server goes down.
@@ -195,9 +200,26 @@ impl FakeOpenCode {
     /// parts as they stream and sets an assistant message's `time.completed` only when its step ends or is
     /// halted (`SessionProcessor`, packages/opencode/src/session/processor.ts in anomalyco/opencode); after a
     /// kill nothing completes it, so the history keeps the user message and an unfinished answer.
+    ///
+    /// In that order: the server stops taking requests (a prompt arriving during the crash is refused, not
+    /// run by a process that is dead), then every turn it accepted is killed, then the listener closes.
     pub async fn crash(&self) -> Result<(), SimError> {
+        let was_down = std::mem::replace(&mut *lock(&self.down), true);
+        let mut slot = self.server.lock().await;
+        if let Some(generation) = slot.generation.take() {
+            generation.cancel();
+        }
         self.inner.kill_running_turns();
-        self.set_down(true).await
+        if !was_down {
+            stop_task(&mut slot).await;
+        }
+        Ok(())
+    }
+
+    /// The next `count` `GET /session/status` requests answer HTTP 500 (an OpenCode that cannot answer
+    /// right after it came back).
+    pub fn fail_status_checks(&self, count: u64) {
+        self.inner.status_failures.store(count, Ordering::Relaxed);
     }
 
     /// Stops the server for good.

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/question/{id}/reject", post(question_reject))
         .route("/event", get(events))
         .layer(from_fn_with_state(state.clone(), basic_auth))
+        .layer(from_fn_with_state(state.clone(), refuse_when_down))
         .with_state(state)
 }
 
@@ -66,6 +67,16 @@ fn bad_request(message: &str) -> Response {
         Json(json!({ "data": {}, "errors": [{ "message": message }], "success": false })),
     )
         .into_response()
+}
+
+/// A server going down (a crash or a stop) takes no more work: requests still arriving on open connections
+/// fail like the dropped connections of a killed process would (HTTP 503 here), so nothing is accepted,
+/// in particular no prompt, once a crash has begun.
+async fn refuse_when_down(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.generation.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "server is going down").into_response();
+    }
+    next.run(request).await
 }
 
 async fn basic_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -152,12 +163,20 @@ async fn delete_session(State(state): State<AppState>, Path(id): Path<String>) -
     }
 }
 
-async fn session_status(State(state): State<AppState>) -> Json<Value> {
+async fn session_status(State(state): State<AppState>) -> Response {
+    if state.inner.take_status_failure() {
+        // OpenCode's shape for an unexpected server error.
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "name": "UnknownError", "data": { "message": "session status unavailable" } })),
+        )
+            .into_response();
+    }
     let busy: serde_json::Map<String, Value> = lock(&state.inner.busy)
         .keys()
         .map(|id| (id.clone(), json!({ "type": "busy" })))
         .collect();
-    Json(Value::Object(busy))
+    Json(Value::Object(busy)).into_response()
 }
 
 async fn prompt_async(
@@ -193,13 +212,19 @@ async fn prompt_async(
             _ => return bad_request("unknown part type"),
         }
     }
+    // Taken before the last look at `generation`: a crash cancels the generation before it swaps the
+    // kill switch, so a prompt accepted here is either refused below or killed by that crash.
+    let killed = inner.kill_switch();
+    if state.generation.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "server is going down").into_response();
+    }
     lock(&inner.prompts).push(FakePrompt {
         session_id: id.clone(),
         text: text.clone(),
         directory: query.get("directory").cloned(),
         files,
     });
-    tokio::spawn(runner::run(inner.clone(), id, text));
+    tokio::spawn(runner::run(inner.clone(), id, text, killed));
     StatusCode::NO_CONTENT.into_response()
 }
 

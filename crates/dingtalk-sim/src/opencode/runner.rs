@@ -29,21 +29,25 @@ struct Turn {
     error: Option<Value>,
 }
 
-pub async fn run(inner: Arc<Inner>, session_id: String, text: String) {
+/// `killed`: the kill switch of the server life that accepted the prompt.
+pub async fn run(inner: Arc<Inner>, session_id: String, text: String, killed: CancellationToken) {
     // A crash (SIGKILL) of the process ends the turn wherever it is: nothing more is emitted or recorded,
     // so the history keeps the user message and an assistant message without `time.completed`.
-    let killed = inner.kill_switch();
     tokio::select! {
+        // The kill wins over any step the turn could still take: a dead process does nothing more.
+        biased;
         _ = killed.cancelled() => {}
-        _ = play_turn(inner.clone(), session_id, text) => {}
+        _ = play_turn(inner.clone(), session_id, text, killed.clone()) => {}
     }
 }
 
-async fn play_turn(inner: Arc<Inner>, session_id: String, text: String) {
+async fn play_turn(inner: Arc<Inner>, session_id: String, text: String, killed: CancellationToken) {
     let lock_handle = inner.session_lock(&session_id);
     let _serial = lock_handle.lock().await;
     let cancel = CancellationToken::new();
-    lock(&inner.busy).insert(session_id.clone(), cancel.clone());
+    if !inner.mark_busy(&session_id, cancel.clone(), &killed) {
+        return;
+    }
     inner.emit(
         "session.status",
         json!({ "sessionID": session_id, "status": { "type": "busy" } }),

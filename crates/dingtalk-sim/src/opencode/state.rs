@@ -80,6 +80,8 @@ pub struct Inner {
     pub auth_rejections: AtomicU64,
     pub authorized_requests: AtomicU64,
     pub event_connections: AtomicU64,
+    /// The next this many `GET /session/status` answer HTTP 500.
+    pub status_failures: AtomicU64,
     counter: AtomicU64,
 }
 
@@ -116,6 +118,7 @@ impl Inner {
             auth_rejections: AtomicU64::new(0),
             authorized_requests: AtomicU64::new(0),
             event_connections: AtomicU64::new(0),
+            status_failures: AtomicU64::new(0),
             counter: AtomicU64::new(1),
         }
     }
@@ -132,11 +135,36 @@ impl Inner {
         lock(&self.kill).clone()
     }
 
-    /// A crash: running turns stop where they are and nothing is busy any more.
+    /// A crash: running turns stop where they are and nothing is busy any more. The busy map is held
+    /// across the kill, so a killed turn cannot mark its session busy afterwards (see [`Inner::mark_busy`]):
+    /// a restarted OpenCode reports no session busy, its session status lives in memory only.
     pub fn kill_running_turns(&self) {
+        let mut busy = lock(&self.busy);
         let old = std::mem::replace(&mut *lock(&self.kill), CancellationToken::new());
         old.cancel();
-        lock(&self.busy).clear();
+        busy.clear();
+    }
+
+    /// Marks the session busy with a turn, unless the turn was killed by a crash (`false`: stop now).
+    pub fn mark_busy(
+        &self,
+        session_id: &str,
+        cancel: CancellationToken,
+        killed: &CancellationToken,
+    ) -> bool {
+        let mut busy = lock(&self.busy);
+        if killed.is_cancelled() {
+            return false;
+        }
+        busy.insert(session_id.to_owned(), cancel);
+        true
+    }
+
+    /// Takes one of the `GET /session/status` failures set up with `FakeOpenCode::fail_status_checks`.
+    pub fn take_status_failure(&self) -> bool {
+        self.status_failures
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Publishes one bus event to every `/event` subscriber.

@@ -387,9 +387,9 @@ impl OpenCodeBackend {
                             return self.finish(outcome, session_id, prompt, &turn).await;
                         }
                     }
-                    Some(HubMsg::Reconnected) => {
+                    Some(HubMsg::Gap) => {
                         down_since = None;
-                        if let Some(result) = self.check_after_gap(session_id, prompt, &turn).await {
+                        if let Some(result) = self.check_after_gap(session_id, prompt, &mut turn).await {
                             return result;
                         }
                     }
@@ -447,19 +447,31 @@ impl OpenCodeBackend {
     }
 
     /// After an event-stream gap: if the session went idle meanwhile, the turn is over and the answer is
-    /// in the history. `None` = keep following.
+    /// in the history. `None` = keep following (the session is busy with the turn, and its end is still to
+    /// come on the stream). A check that fails ends the turn as `Unavailable`, never "keep following": if
+    /// the turn ended during the gap, no event would ever come and the chat would wait in silence until
+    /// the turn timeout. The bridge retries, and the retry resolves the turn from OpenCode's record.
     async fn check_after_gap(
         &self,
         session_id: &str,
         prompt: &str,
-        turn: &TurnState,
+        turn: &mut TurnState,
     ) -> Option<Result<AgentReply, AgentError>> {
         let client = &self.inner.client;
-        let busy = client.busy_sessions().await.ok()?;
+        let busy = match client.busy_sessions().await {
+            Ok(busy) => busy,
+            Err(error) => return Some(Err(gap_check_failed(error))),
+        };
         if busy.contains_key(session_id) {
+            // Busy with our prompt (one turn per session at a time): its end may be the only event left,
+            // which must not be taken for a leftover of an earlier turn.
+            turn.mark_started();
             return None;
         }
-        let history = client.messages(session_id, HISTORY_LIMIT).await.ok()?;
+        let history = match client.messages(session_id, HISTORY_LIMIT).await {
+            Ok(history) => history,
+            Err(error) => return Some(Err(gap_check_failed(error))),
+        };
         match recorded_turn(&history, prompt) {
             // Idle and OpenCode has no such prompt: it was lost (OpenCode restarted before storing it).
             // The bridge retries the turn, which finds no user message and prompts again.
@@ -566,7 +578,7 @@ impl OpenCodeBackend {
                             return Ok(());
                         }
                     }
-                    Some(HubMsg::Reconnected) => {
+                    Some(HubMsg::Gap) => {
                         if !inner.client.busy_sessions().await?.contains_key(session_id) {
                             return Ok(());
                         }
@@ -596,6 +608,17 @@ fn answer_from_record(recorded: Recorded, streamed: String) -> Result<AgentReply
         Recorded::Failed(error) => Err(error),
         Recorded::NotSent => Err(AgentError::Unavailable(
             "OpenCode has no record of the prompt".to_owned(),
+        )),
+    }
+}
+
+/// A failed look-up after an event-stream gap: retried by the bridge (which then resolves the turn from
+/// OpenCode's record), except refused credentials, which need the user.
+fn gap_check_failed(error: super::client::ClientError) -> AgentError {
+    match AgentError::from(error) {
+        AgentError::Unauthorized(detail) => AgentError::Unauthorized(detail),
+        other => AgentError::Unavailable(format!(
+            "cannot look the turn up after a gap in the OpenCode event stream: {other}"
         )),
     }
 }

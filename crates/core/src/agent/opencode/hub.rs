@@ -2,6 +2,12 @@
 //! so instead of a connection per turn the hub reads it once and routes each event to the turn that
 //! subscribed to its session. It reconnects with backoff when the stream drops (or goes silent past the
 //! heartbeat allowance), and tells running turns about the gap so they can re-check their session.
+//!
+//! Bounded: each subscription queues at most [`SUBSCRIPTION_CAPACITY`] messages. The reader never waits for
+//! a slow turn (it serves every session): an event that finds the queue full is dropped and the turn is told
+//! it missed events ([`HubMsg::Gap`], as soon as there is room again: with its session's next event or the
+//! next heartbeat). A gap is handled like a reconnect: the turn looks its outcome up in OpenCode's record, so
+//! a dropped event costs a history read, never the answer.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,8 +25,9 @@ use super::events::{OcEvent, SseParser, decode};
 #[derive(Debug)]
 pub enum HubMsg {
     Event(OcEvent),
-    /// The stream was down and is back: events may have been missed.
-    Reconnected,
+    /// Events of this session may have been missed: the stream was down and is back, or the subscription's
+    /// queue was full and events were dropped.
+    Gap,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -31,9 +38,19 @@ pub struct HubState {
     pub last_error: Option<String>,
 }
 
+/// One turn's subscription as the reader sees it.
+struct Sub {
+    token: u64,
+    tx: mpsc::Sender<HubMsg>,
+    /// Events were dropped (queue full) and the turn has not been told yet.
+    missed: bool,
+}
+
 struct Shared {
     client: OpenCodeClient,
-    subs: Mutex<HashMap<String, (u64, mpsc::UnboundedSender<HubMsg>)>>,
+    subs: Mutex<HashMap<String, Sub>>,
+    /// Queue bound per subscription ([`SUBSCRIPTION_CAPACITY`]; smaller in tests).
+    capacity: usize,
     next_token: AtomicU64,
     /// messageID → sessionID, for deltas that do not name their session.
     message_sessions: Mutex<HashMap<String, String>>,
@@ -55,13 +72,13 @@ pub struct Subscription {
     shared: Arc<Shared>,
     session_id: String,
     token: u64,
-    pub rx: mpsc::UnboundedReceiver<HubMsg>,
+    pub rx: mpsc::Receiver<HubMsg>,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let Ok(mut subs) = self.shared.subs.lock()
-            && subs.get(&self.session_id).map(|(t, _)| *t) == Some(self.token)
+            && subs.get(&self.session_id).map(|sub| sub.token) == Some(self.token)
         {
             subs.remove(&self.session_id);
         }
@@ -71,15 +88,23 @@ impl Drop for Subscription {
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_REMEMBERED_MESSAGES: usize = 10_000;
+/// Messages queued per subscription. A turn reads its events as they come; a thousand pending ones means
+/// it is stuck (e.g. waiting on a slow card update), not that it needs more room.
+pub const SUBSCRIPTION_CAPACITY: usize = 1024;
 
 impl EventHub {
     pub fn new(client: OpenCodeClient, idle_timeout: Duration) -> Self {
+        Self::with_capacity(client, idle_timeout, SUBSCRIPTION_CAPACITY)
+    }
+
+    fn with_capacity(client: OpenCodeClient, idle_timeout: Duration, capacity: usize) -> Self {
         let cancel = CancellationToken::new();
         let (state, _) = watch::channel(HubState::default());
         Self {
             shared: Arc::new(Shared {
                 client,
                 subs: Mutex::new(HashMap::new()),
+                capacity: capacity.max(1),
                 next_token: AtomicU64::new(1),
                 message_sessions: Mutex::new(HashMap::new()),
                 state,
@@ -133,10 +158,15 @@ impl EventHub {
     }
 
     pub fn subscribe(&self, session_id: &str) -> Subscription {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(self.shared.capacity);
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut subs) = self.shared.subs.lock() {
-            subs.insert(session_id.to_owned(), (token, tx));
+            let sub = Sub {
+                token,
+                tx,
+                missed: false,
+            };
+            subs.insert(session_id.to_owned(), sub);
         }
         Subscription {
             shared: self.shared.clone(),
@@ -253,7 +283,11 @@ fn handle(shared: &Shared, event: OcEvent, ever_connected: &mut bool) {
         *ever_connected = true;
     }
     let session = match &event {
-        OcEvent::Connected | OcEvent::Heartbeat | OcEvent::Other(_) => return,
+        OcEvent::Connected | OcEvent::Heartbeat | OcEvent::Other(_) => {
+            // A turn whose last events were dropped learns of it here at the latest.
+            tell_missed(shared);
+            return;
+        }
         OcEvent::MessageUpdated {
             session_id,
             message_id,
@@ -284,10 +318,46 @@ fn handle(shared: &Shared, event: OcEvent, ever_connected: &mut bool) {
     let Ok(mut subs) = shared.subs.lock() else {
         return;
     };
-    if let Some((_, tx)) = subs.get(&session)
-        && tx.send(HubMsg::Event(event)).is_err()
+    if let Some(sub) = subs.get_mut(&session)
+        && deliver(sub, HubMsg::Event(event), &session).is_err()
     {
         subs.remove(&session);
+    }
+}
+
+/// The turn is gone (its receiver was dropped).
+struct Closed;
+
+/// Queues `message` for one turn without waiting: a pending gap notice goes first; a full queue drops the
+/// message and leaves a gap notice pending.
+fn deliver(sub: &mut Sub, message: HubMsg, session: &str) -> Result<(), Closed> {
+    if sub.missed {
+        match sub.tx.try_send(HubMsg::Gap) {
+            Ok(()) => sub.missed = false,
+            Err(mpsc::error::TrySendError::Full(_)) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Closed),
+        }
+    }
+    match sub.tx.try_send(message) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            // The Gap is sent once there is room; dropping more events meanwhile changes nothing for the turn.
+            sub.missed = true;
+            warn!(target: "dingbridge::agent", session, "a turn fell behind the OpenCode event stream; it will read its outcome from the session history");
+            Ok(())
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => Err(Closed),
+    }
+}
+
+/// Sends pending gap notices that find room now.
+fn tell_missed(shared: &Shared) {
+    if let Ok(mut subs) = shared.subs.lock() {
+        for sub in subs.values_mut().filter(|sub| sub.missed) {
+            if sub.tx.try_send(HubMsg::Gap).is_ok() {
+                sub.missed = false;
+            }
+        }
     }
 }
 
@@ -305,9 +375,90 @@ fn remember(shared: &Shared, message_id: &str, session_id: &str) {
 }
 
 fn broadcast_reconnected(shared: &Shared) {
-    if let Ok(subs) = shared.subs.lock() {
-        for (_, tx) in subs.values() {
-            let _ = tx.send(HubMsg::Reconnected);
+    if let Ok(mut subs) = shared.subs.lock() {
+        for sub in subs.values_mut() {
+            // A full queue keeps the notice pending (sent with the session's next event or heartbeat); a
+            // closed one is removed by its Subscription's drop.
+            if sub.tx.try_send(HubMsg::Gap).is_err() {
+                sub.missed = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::opencode::config::OpenCodeSettings;
+
+    fn hub(capacity: usize) -> EventHub {
+        let client =
+            OpenCodeClient::new(reqwest::Client::new(), &OpenCodeSettings::default(), None);
+        EventHub::with_capacity(client, Duration::from_secs(60), capacity)
+    }
+
+    fn status(session: &str) -> OcEvent {
+        OcEvent::Status {
+            session_id: session.into(),
+            status: "busy".into(),
+            message: None,
+        }
+    }
+
+    fn drain(subscription: &mut Subscription) -> Vec<HubMsg> {
+        let mut seen = Vec::new();
+        while let Ok(message) = subscription.rx.try_recv() {
+            seen.push(message);
+        }
+        seen
+    }
+
+    fn is_event(message: &HubMsg) -> bool {
+        matches!(message, HubMsg::Event(_))
+    }
+
+    #[test]
+    fn a_turn_that_fell_behind_is_told_with_the_next_heartbeat() {
+        let hub = hub(2);
+        let mut turn = hub.subscribe("s");
+        let mut ever_connected = false;
+        for _ in 0..5 {
+            handle(&hub.shared, status("s"), &mut ever_connected);
+        }
+        let queued = drain(&mut turn);
+        assert_eq!(
+            queued.len(),
+            2,
+            "the queue holds its bound, the rest is dropped"
+        );
+        assert!(queued.iter().all(is_event));
+        handle(&hub.shared, OcEvent::Heartbeat, &mut ever_connected);
+        assert!(matches!(drain(&mut turn).as_slice(), [HubMsg::Gap]));
+    }
+
+    #[test]
+    fn the_gap_notice_comes_before_the_sessions_next_event() {
+        let hub = hub(2);
+        let mut turn = hub.subscribe("s");
+        let mut ever_connected = false;
+        for _ in 0..3 {
+            handle(&hub.shared, status("s"), &mut ever_connected);
+        }
+        drain(&mut turn);
+        handle(&hub.shared, status("s"), &mut ever_connected);
+        let next = drain(&mut turn);
+        assert!(matches!(next.as_slice(), [HubMsg::Gap, HubMsg::Event(_)]));
+    }
+
+    #[test]
+    fn a_turn_that_keeps_up_is_never_told_of_a_gap() {
+        let hub = hub(2);
+        let mut turn = hub.subscribe("s");
+        let mut ever_connected = false;
+        for _ in 0..50 {
+            handle(&hub.shared, status("s"), &mut ever_connected);
+            handle(&hub.shared, OcEvent::Heartbeat, &mut ever_connected);
+            assert!(drain(&mut turn).iter().all(is_event));
         }
     }
 }

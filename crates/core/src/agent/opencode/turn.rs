@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::events::OcEvent;
-use crate::agent::{AgentError, AgentUpdate, UpdateSender};
+use crate::agent::{AgentError, AgentUpdate, UpdateError, UpdateSender};
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -45,6 +45,12 @@ impl TurnState {
             started: true,
             ..Self::default()
         }
+    }
+
+    /// OpenCode says the session is busy with this turn (checked after an event-stream gap, in which its
+    /// first events may have been missed): from now on its end is this turn's end.
+    pub fn mark_started(&mut self) {
+        self.started = true;
     }
 
     pub fn apply(&mut self, event: OcEvent, updates: &UpdateSender) -> Option<Outcome> {
@@ -137,11 +143,11 @@ impl TurnState {
             }
             OcEvent::PermissionAsked { id, summary, .. } => {
                 self.started = true;
-                let _ = updates.send(AgentUpdate::PermissionAsked { id, summary });
+                relay_ask(updates, AgentUpdate::PermissionAsked { id, summary });
             }
             OcEvent::QuestionAsked { id, question, .. } => {
                 self.started = true;
-                let _ = updates.send(AgentUpdate::QuestionAsked { id, question });
+                relay_ask(updates, AgentUpdate::QuestionAsked { id, question });
             }
             OcEvent::Connected | OcEvent::Heartbeat | OcEvent::Other(_) => {}
         }
@@ -198,10 +204,18 @@ impl TurnState {
     }
 }
 
+/// Hands an ask to the relay. A closed relay means the turn is ending anyway; a full one (the relay stuck
+/// behind many asks) leaves this ask to the turn timeout, which is worth a line in the log.
+fn relay_ask(updates: &UpdateSender, ask: AgentUpdate) {
+    if let Err(UpdateError::Full) = updates.send(ask) {
+        tracing::warn!(target: "dingbridge::agent", code = UpdateError::Full.code(), "an agent ask could not be relayed: too many are waiting");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc;
+    use crate::agent::update_channel;
 
     fn part(message: &str, part: &str, kind: &str, text: Option<&str>) -> OcEvent {
         OcEvent::PartUpdated {
@@ -236,7 +250,8 @@ mod tests {
 
     #[test]
     fn accumulates_assistant_text_and_ignores_user_and_reasoning_parts() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = update_channel();
+        let mut seen = Vec::new();
         let mut turn = TurnState::default();
         assert!(
             turn.apply(
@@ -254,7 +269,9 @@ mod tests {
         turn.apply(delta("a", "r", "thinking"), &tx);
         turn.apply(delta("a", "p1", "Hel"), &tx);
         turn.apply(part("a", "p1", "text", None), &tx);
+        seen.extend(rx.try_recv());
         turn.apply(delta("a", "p1", "lo"), &tx);
+        seen.extend(rx.try_recv());
         assert_eq!(turn.text(), "Hello");
         assert!(turn.output_seen());
         assert!(matches!(
@@ -266,10 +283,7 @@ mod tests {
             ),
             Some(Outcome::Idle)
         ));
-        let mut seen = Vec::new();
-        while let Ok(update) = rx.try_recv() {
-            seen.push(update);
-        }
+        assert_eq!(rx.try_recv(), None, "nothing more than the two snapshots");
         assert_eq!(
             seen,
             vec![
@@ -280,8 +294,19 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_ends_a_turn_opencode_said_was_busy_even_if_its_events_were_missed() {
+        let (tx, _rx) = update_channel();
+        let mut turn = TurnState::default();
+        turn.mark_started();
+        let idle = OcEvent::Idle {
+            session_id: "s".into(),
+        };
+        assert!(matches!(turn.apply(idle, &tx), Some(Outcome::Idle)));
+    }
+
+    #[test]
     fn a_turn_with_only_a_step_start_saw_no_output() {
-        let (tx, _rx) = mpsc::unbounded_channel();
+        let (tx, _rx) = update_channel();
         let mut turn = TurnState::default();
         turn.apply(message("u", "user"), &tx);
         turn.apply(part("u", "p0", "text", Some("question")), &tx);

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -22,7 +21,7 @@ use super::supervisor::{ManagedServer, ServerConfig, ServerState, ServerStatus};
 use crate::agent::opencode::backend::OpenCodeBackend;
 use crate::agent::opencode::config::OpenCodeSettings;
 use crate::agent::opencode::sessions::BACKEND_NAME;
-use crate::agent::{AgentBackend, AgentError, AgentHealth, AgentReply, AgentRequest, AgentUpdate};
+use crate::agent::{AgentBackend, AgentError, AgentHealth, AgentReply, AgentRequest, UpdateSender};
 use crate::store::Store;
 
 /// Everything managed mode needs besides the store.
@@ -362,7 +361,7 @@ impl AgentBackend for ManagedBackend {
     async fn respond(
         &self,
         request: AgentRequest,
-        updates: mpsc::UnboundedSender<AgentUpdate>,
+        updates: UpdateSender,
     ) -> Result<AgentReply, AgentError> {
         let Some(project) = self.project_of(&request.conversation_id).await? else {
             return Err(unavailable(ManagedError::NoProject));
