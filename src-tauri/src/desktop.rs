@@ -15,7 +15,7 @@ use crate::engine::{Event, Plan};
 use crate::i18n::{Catalog, Language};
 use crate::lifecycle::Shell;
 use crate::notify::{Context, Notice, Notifier};
-use crate::tray::{self, look::TrayModel};
+use crate::tray::{self, look::TrayModel, servers::TrayServer};
 
 /// Tauri event carrying each engine event (payload: the same JSON as one SSE message).
 pub const ENGINE_EVENT: &str = "engine-event";
@@ -79,7 +79,10 @@ pub fn forward<R: Runtime>(
                         .supervisor
                         .engine()
                         .map(|engine| engine.agent_servers())
-                        .unwrap_or_default();
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(TrayServer::from)
+                        .collect();
                     if model.on_agent_servers(servers) {
                         tray::render(&app, &catalog, &model);
                     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dingbridge_cli::mcp_serve::{self, McpServing};
-use dingbridge_core::agent::opencode::managed::ServerState;
+use dingbridge_core::agent::opencode::managed::ServerStatus;
 use dingbridge_core::config::Config;
 use dingbridge_core::mcp::McpToken;
 use dingbridge_core::{AgentSpec, Credentials, Engine};
@@ -119,7 +119,7 @@ pub trait EngineApi: Send + Sync + 'static {
         None
     }
     /// Managed mode: each project's OpenCode server and its state (the tray's line). Cheap (no store).
-    fn agent_servers(&self) -> Vec<(String, ServerState)> {
+    fn agent_servers(&self) -> Vec<ServerStatus> {
         Vec::new()
     }
     /// Stops everything the engine started. Called once, by the supervisor.
@@ -153,7 +153,7 @@ impl EngineHandle {
         self.0.mcp()
     }
 
-    pub fn agent_servers(&self) -> Vec<(String, ServerState)> {
+    pub fn agent_servers(&self) -> Vec<ServerStatus> {
         self.0.agent_servers()
     }
 
@@ -336,16 +336,10 @@ impl EngineApi for CoreEngine {
         self.mcp_info.clone()
     }
 
-    fn agent_servers(&self) -> Vec<(String, ServerState)> {
+    fn agent_servers(&self) -> Vec<ServerStatus> {
         self.engine
             .managed()
-            .map(|managed| {
-                managed
-                    .statuses()
-                    .into_iter()
-                    .map(|server| (server.project, server.state))
-                    .collect()
-            })
+            .map(|managed| managed.statuses())
             .unwrap_or_default()
     }
 

@@ -128,10 +128,12 @@ fn the_dashboard_window_starts_a_managed_server_and_sees_why_it_cannot_run() {
     assert_eq!(server["restarts"], 0, "{server}");
     // The tray's line reads the same state.
     let engine = app.shell.supervisor.engine().expect("an engine runs");
-    assert_eq!(
-        engine.agent_servers(),
-        [("app".to_owned(), ServerState::NotInstalled)]
-    );
+    let tray: Vec<(String, ServerState)> = engine
+        .agent_servers()
+        .into_iter()
+        .map(|server| (server.project, server.state))
+        .collect();
+    assert_eq!(tray, [("app".to_owned(), ServerState::NotInstalled)]);
 }
 
 #[test]
@@ -147,4 +149,19 @@ fn stop_over_ipc_ends_the_server_and_an_unknown_action_names_its_field() {
     assert_eq!(error["fields"][0]["code"], "UNKNOWN_ACTION", "{error}");
     let error = act(&app, "nope", "start").expect_err("refused");
     assert_eq!(error["fields"][0]["code"], "UNKNOWN_PROJECT", "{error}");
+}
+
+#[test]
+fn start_in_the_trays_project_submenu_starts_the_server() {
+    let app = managed_app();
+    // Never started: no port yet (a missing OpenCode shows as not installed from the start).
+    assert_eq!(server_when(&app, |_| true)["port"], 0);
+    crate::tray::on_menu(
+        app.app.handle(),
+        &crate::tray::servers::action_id("start", "app"),
+    );
+    // A start picks the server's port, then finds no OpenCode to run on it.
+    let server = server_when(&app, |s| s["port"] != 0);
+    assert_ne!(server["port"], 0, "{server}");
+    assert_eq!(server["state"], "not_installed", "{server}");
 }

@@ -5,10 +5,9 @@
 //! (auth recovered; a new engine); paused and unconfigured engines look "stopped"; the demo always
 //! looks "demo" so it is never mistaken for a real bridge.
 
-use dingbridge_core::agent::opencode::managed::ServerState;
-
 use crate::engine::{ConnectionState, Event, Mode};
 use crate::supervisor::EngineState;
+use crate::tray::servers::TrayServer;
 
 /// The six tray looks, each with its own icon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,8 +54,8 @@ pub struct TrayModel {
     connection: ConnectionState,
     auth_degraded: bool,
     quota_exhausted: bool,
-    /// Managed mode: each project's OpenCode server and its state (empty otherwise).
-    agent_servers: Vec<(String, ServerState)>,
+    /// Managed mode: each project's OpenCode server as the tray shows it (empty otherwise).
+    agent_servers: Vec<TrayServer>,
 }
 
 impl TrayModel {
@@ -71,7 +70,7 @@ impl TrayModel {
     }
 
     /// The managed servers as the engine reports them now; true when that changes what the tray shows.
-    pub fn on_agent_servers(&mut self, servers: Vec<(String, ServerState)>) -> bool {
+    pub fn on_agent_servers(&mut self, servers: Vec<TrayServer>) -> bool {
         if servers == self.agent_servers {
             return false;
         }
@@ -79,7 +78,7 @@ impl TrayModel {
         true
     }
 
-    pub fn agent_servers(&self) -> &[(String, ServerState)] {
+    pub fn agent_servers(&self) -> &[TrayServer] {
         &self.agent_servers
     }
 
@@ -151,6 +150,7 @@ impl TrayModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dingbridge_core::agent::opencode::managed::ServerState;
 
     fn real() -> EngineState {
         EngineState {
@@ -210,15 +210,24 @@ mod tests {
     }
 
     #[test]
-    fn only_a_change_of_a_managed_servers_state_redraws() {
+    fn only_a_change_of_what_the_tray_shows_of_a_managed_server_redraws() {
         let mut model = TrayModel::new(real(), ConnectionState::Connected);
-        let running = vec![("backend".to_owned(), ServerState::Running)];
-        assert!(model.on_agent_servers(running.clone()));
-        assert!(!model.on_agent_servers(running));
-        assert!(model.on_agent_servers(vec![("backend".to_owned(), ServerState::Restarting)]));
+        let server = |state, uptime_s| TrayServer {
+            project: "backend".to_owned(),
+            state,
+            port: 41234,
+            version: Some("1.18.33".to_owned()),
+            uptime_s,
+            restarts: 0,
+        };
+        assert!(model.on_agent_servers(vec![server(ServerState::Running, Some(5))]));
+        assert!(!model.on_agent_servers(vec![server(ServerState::Running, Some(5))]));
+        // The uptime is in the submenu: it counts as a change.
+        assert!(model.on_agent_servers(vec![server(ServerState::Running, Some(8))]));
+        assert!(model.on_agent_servers(vec![server(ServerState::Restarting, None)]));
         assert_eq!(
             model.agent_servers(),
-            [("backend".to_owned(), ServerState::Restarting)]
+            [server(ServerState::Restarting, None)]
         );
     }
 
