@@ -29,6 +29,7 @@ let context;
 let page;
 let origin;
 let keys = [];
+let configFile; // the settings file the daemon reads and the page's saves write
 let projectDir; // the folder chosen for "use OpenCode on this computer" (a space in its name on purpose)
 const errors = [];
 // Every response body the browser received (pages, scripts, /api/* answers), to prove none carries the secret.
@@ -47,6 +48,7 @@ before(async () => {
   // Only where DingTalk is (the simulator) and the echo agent (no OpenCode here, so its test step is
   // skipped): no credentials, so the daemon starts in the demo.
   const config = path.join(scratch, 'config.toml');
+  configFile = config;
   await writeFile(
     config,
     `# written by tests/ui/setup.test.mjs\n[dingtalk]\napi_base = "${simUrl}"\noapi_base = "${simUrl}"\n\n[agent]\nbackend = "echo"\n`,
@@ -182,6 +184,23 @@ test('the full settings list the project and save another one next to it', async
     { name: 'docs', path: second },
   ]);
   assert.equal(settings.agent.opencode_url, '', 'still managed');
+});
+
+test('a save writes what the user changed, not the defaults the form shows', async () => {
+  await page.locator('#save:enabled').waitFor({ timeout: TIMEOUT_MS }); // the last save is rendered
+  // The page shows every setting with its effective value (defaults included); none of them was touched.
+  assert.equal(await page.locator('#f-pacing-per_conversation').inputValue(), '20');
+  await page.locator('#f-bridge-attachment_max_mb').fill('50');
+  // The banner is still up from the last save: wait for this save's answer and for the page to show it.
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/settings') && r.request().method() !== 'GET');
+  await page.locator('#save').click();
+  assert.equal((await saved).status(), 200);
+  await page.locator('#save:enabled').waitFor({ timeout: TIMEOUT_MS });
+  const file = await readFile(configFile, 'utf8');
+  assert.match(file, /^attachment_max_mb = 50$/m, file);
+  // A default written into the file would pin it: a later release's better default would never reach this user.
+  assert.doesNotMatch(file, /per_conversation|app_per_second|attachment_retention_hours|stream_budget|idle_stop_minutes/, file);
+  assert.match(file, /^# written by tests\/ui\/setup\.test\.mjs$/m, 'the user\'s own comment is kept');
 });
 
 test('a project folder that does not exist is refused on its line', async () => {

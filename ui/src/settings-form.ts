@@ -89,6 +89,9 @@ export class SettingsForm {
   private readonly secrets = new Map<SecretPath, SecretState>();
   private readonly lists = new Map<ListPath, string[]>();
   private readonly names = new Map<string, string>(); // id -> name, from known contacts
+  /** The settings as last shown: a save sends only what differs from them, so an untouched field (a default,
+   * say) is never written into the settings file, and a later default change still reaches this user. */
+  private loaded: SettingsView | null = null;
 
   constructor(private readonly onEdit: () => void) {
     for (const path of SECRET_FIELDS) {
@@ -126,6 +129,7 @@ export class SettingsForm {
 
   /** Shows the saved settings; whatever the user typed into secret inputs is dropped. */
   fill(view: SettingsView): void {
+    this.loaded = view;
     for (const { path } of TEXT_FIELDS) {
       const value = read(view, path);
       inputFor(path).value = typeof value === 'string' ? value : '';
@@ -170,13 +174,30 @@ export class SettingsForm {
     return option;
   }
 
-  /** The form as a change. Numbers that are not numbers come back as errors instead (nothing is sent). */
+  /** Whether `value` is what the shown settings already hold at `path` (an empty text counts as unset). */
+  private unchanged(path: string, value: unknown): boolean {
+    if (this.loaded === null) return false;
+    const norm = (v: unknown) => (v === '' || v === undefined ? null : v);
+    let shown = read(this.loaded, path);
+    if (path === 'agent.projects' && Array.isArray(shown)) {
+      shown = (shown as { name: string; path: string }[]).map(({ name, path: folder }) => ({ name, path: folder }));
+    }
+    return JSON.stringify(norm(shown)) === JSON.stringify(norm(value));
+  }
+
+  /** Adds `path` to the change unless the shown settings already hold that value. */
+  private put(change: SettingsChange, path: string, value: unknown): void {
+    if (!this.unchanged(path, value)) write(change, path, value);
+  }
+
+  /** The form as a change: only the fields that differ from the shown settings (secrets when typed or removed).
+   * Numbers that are not numbers come back as errors instead (nothing is sent). */
   change(): { change: SettingsChange; errors: FieldError[] } {
     const change: SettingsChange = {};
     const errors: FieldError[] = [];
     for (const { path, nullable } of TEXT_FIELDS) {
       const value = inputFor(path).value.trim();
-      write(change, path, value === '' && nullable ? null : value);
+      this.put(change, path, value === '' && nullable ? null : value);
     }
     for (const { path, min, max } of NUMBER_FIELDS) {
       const raw = inputFor(path).value.trim();
@@ -185,17 +206,17 @@ export class SettingsForm {
         const message = max === undefined ? t('form.whole_number_min', { min }) : t('form.whole_number_range', { min, max });
         errors.push({ field: path, code: 'NOT_A_NUMBER', message });
       } else {
-        write(change, path, value);
+        this.put(change, path, value);
       }
     }
-    write(change, 'mcp.enabled', inputFor('mcp.enabled').checked);
-    for (const path of SELECT_FIELDS) write(change, path, selectFor(path).value);
+    this.put(change, 'mcp.enabled', inputFor('mcp.enabled').checked);
+    for (const path of SELECT_FIELDS) this.put(change, path, selectFor(path).value);
     for (const path of SECRET_FIELDS) {
       const action = this.secretAction(path);
       if (action) write(change, path, action);
     }
-    for (const path of LIST_FIELDS) write(change, path, [...(this.lists.get(path) ?? [])]);
-    write(change, 'agent.projects', parseProjects(projectsInput().value));
+    for (const path of LIST_FIELDS) this.put(change, path, [...(this.lists.get(path) ?? [])]);
+    this.put(change, 'agent.projects', parseProjects(projectsInput().value));
     return { change, errors };
   }
 
