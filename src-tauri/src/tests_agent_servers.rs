@@ -160,8 +160,8 @@ fn start_in_the_trays_project_submenu_starts_the_server() {
         app.app.handle(),
         &crate::tray::servers::action_id("start", "app"),
     );
-    // A start picks the server's port, then finds no OpenCode to run on it.
-    let server = server_when(&app, |s| s["port"] != 0);
+    // A start picks the server's port (state `starting`), then finds no OpenCode to run on it.
+    let server = server_when(&app, |s| s["port"] != 0 && s["state"] == "not_installed");
     assert_ne!(server["port"], 0, "{server}");
     assert_eq!(server["state"], "not_installed", "{server}");
 }
