@@ -429,8 +429,13 @@ mod tests {
             Some((servers.text().ok()?, projects))
         }
 
-        #[test]
-        fn each_managed_server_has_a_submenu_with_its_facts_and_start_stop_restart() {
+        /// A connected real-mode app's tray menu (en), before any managed server is reported.
+        fn connected_menu() -> (
+            tauri::App<MockRuntime>,
+            Catalog,
+            TrayModel,
+            Menu<MockRuntime>,
+        ) {
             let app = mock_app();
             let catalog = Catalog::new(Language::En);
             let engine = EngineState {
@@ -438,8 +443,14 @@ mod tests {
                 paused: false,
                 running: true,
             };
-            let mut model = TrayModel::new(engine, ConnectionState::Connected);
+            let model = TrayModel::new(engine, ConnectionState::Connected);
             let menu = build_menu(app.handle(), &catalog, &model).expect("the menu builds");
+            (app, catalog, model, menu)
+        }
+
+        #[test]
+        fn each_managed_server_has_a_submenu_with_its_facts_and_start_stop_restart() {
+            let (app, catalog, mut model, menu) = connected_menu();
             assert_eq!(
                 opened(&menu),
                 None,
@@ -485,15 +496,7 @@ mod tests {
 
         #[test]
         fn the_action_entries_carry_their_action_and_project() {
-            let app = mock_app();
-            let catalog = Catalog::new(Language::En);
-            let engine = EngineState {
-                mode: crate::engine::Mode::Real,
-                paused: false,
-                running: true,
-            };
-            let mut model = TrayModel::new(engine, ConnectionState::Connected);
-            let menu = build_menu(app.handle(), &catalog, &model).expect("the menu builds");
+            let (app, catalog, mut model, menu) = connected_menu();
             model.on_agent_servers(vec![server("team:api", ServerState::Running, Some(1))]);
             render(app.handle(), &catalog, &model);
             let items = menu.items().expect("items");
