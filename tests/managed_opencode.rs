@@ -153,6 +153,48 @@ fn pid_of(engine: &Engine, project: &str) -> Option<u32> {
         .and_then(|p| u32::try_from(p).ok())
 }
 
+/// One project, `alpha`, served by a managed OpenCode answering through the fake model. The fields keep the
+/// simulator, the model and the data dir alive for as long as the test runs.
+struct AlphaOnly {
+    sim: Sim,
+    model: FakeModel,
+    _dir: tempfile::TempDir,
+    engine: Engine,
+}
+
+/// Starts [`AlphaOnly`]; `tweak` adjusts the managed options (e.g. the idle stop).
+async fn alpha_only(
+    bin: PathBuf,
+    tweak: impl FnOnce(ManagedOptions) -> ManagedOptions,
+) -> AlphaOnly {
+    let sim = start_sim(sim_config()).await;
+    let model = FakeModel::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let alpha = project(dir.path(), "alpha", &model);
+    let engine = start(
+        &sim,
+        tweak(options(Some(bin), vec![alpha], dir.path())),
+        dir.path(),
+    )
+    .await;
+    AlphaOnly {
+        sim,
+        model,
+        _dir: dir,
+        engine,
+    }
+}
+
+impl AlphaOnly {
+    /// `user` asks `text` in their 1:1 chat; true once the echo answer arrived. Returns the chat too.
+    async fn ask(&self, user: &str, nick: &str, text: &str) -> (String, bool) {
+        let chat = one_to_one_conversation_id(user);
+        self.sim.inject(InjectMessage::text_1to1(user, nick, text));
+        let answered = wait_for_text(&self.sim, &chat, &format!("echo: {text}")).await;
+        (chat, answered)
+    }
+}
+
 #[tokio::test]
 async fn without_a_url_dingbridge_starts_opencode_and_a_message_is_answered() {
     let Some(bin) = binary("without_a_url_dingbridge_starts_opencode_and_a_message_is_answered")
@@ -160,34 +202,16 @@ async fn without_a_url_dingbridge_starts_opencode_and_a_message_is_answered() {
         return;
     };
     let _serial = SERIAL.lock().await;
-    let sim = start_sim(sim_config()).await;
-    let model = FakeModel::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let alpha = project(dir.path(), "alpha", &model);
-    let engine = start(
-        &sim,
-        options(Some(bin), vec![alpha], dir.path()),
-        dir.path(),
-    )
-    .await;
+    let h = alpha_only(bin, |options| options).await;
+    let (sim, engine) = (&h.sim, &h.engine);
     assert_eq!(
-        server(&servers(&engine), "alpha").unwrap()["state"],
+        server(&servers(engine), "alpha").unwrap()["state"],
         "stopped"
     );
 
-    let chat = one_to_one_conversation_id("managed-user");
-    sim.inject(InjectMessage::text_1to1(
-        "managed-user",
-        "Managed",
-        "hello managed",
-    ));
-    assert!(
-        wait_for_text(&sim, &chat, "echo: hello managed").await,
-        "{:?} {:?}",
-        texts(&sim, &chat),
-        servers(&engine)
-    );
-    let list = servers(&engine);
+    let (chat, answered) = h.ask("managed-user", "Managed", "hello managed").await;
+    assert!(answered, "{:?} {:?}", texts(sim, &chat), servers(engine));
+    let list = servers(engine);
     let alpha = server(&list, "alpha").unwrap();
     assert_eq!(alpha["state"], "running", "{alpha}");
     assert_eq!(alpha["version"], "1.18.33", "{alpha}");
@@ -203,24 +227,11 @@ async fn a_killed_opencode_is_restarted_and_the_queued_message_is_answered_once(
         return;
     };
     let _serial = SERIAL.lock().await;
-    let sim = start_sim(sim_config()).await;
-    let model = FakeModel::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let alpha = project(dir.path(), "alpha", &model);
-    let engine = start(
-        &sim,
-        options(Some(bin), vec![alpha], dir.path()),
-        dir.path(),
-    )
-    .await;
-    let chat = one_to_one_conversation_id("crash-user");
-    sim.inject(InjectMessage::text_1to1(
-        "crash-user",
-        "Crash",
-        "first question",
-    ));
-    assert!(wait_for_text(&sim, &chat, "echo: first question").await);
-    let first_pid = pid_of(&engine, "alpha").expect("running server has a pid");
+    let h = alpha_only(bin, |options| options).await;
+    let (sim, model, engine) = (&h.sim, &h.model, &h.engine);
+    let (chat, answered) = h.ask("crash-user", "Crash", "first question").await;
+    assert!(answered);
+    let first_pid = pid_of(engine, "alpha").expect("running server has a pid");
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(first_pid).unwrap()),
@@ -234,26 +245,26 @@ async fn a_killed_opencode_is_restarted_and_the_queued_message_is_answered_once(
         "second question",
     ));
     assert!(
-        wait_for_text(&sim, &chat, "echo: second question").await,
+        wait_for_text(sim, &chat, "echo: second question").await,
         "{:?} {:?}",
-        texts(&sim, &chat),
-        servers(&engine)
+        texts(sim, &chat),
+        servers(engine)
     );
-    let list = servers(&engine);
+    let list = servers(engine);
     let alpha = server(&list, "alpha").unwrap();
     assert_eq!(alpha["state"], "running", "{alpha}");
     assert!(
         alpha["restarts"].as_u64().is_some_and(|r| r >= 1),
         "{alpha}"
     );
-    assert_ne!(pid_of(&engine, "alpha"), Some(first_pid));
+    assert_ne!(pid_of(engine, "alpha"), Some(first_pid));
     // Give a duplicate a chance to show up before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let answers = texts(&sim, &chat)
+    let answers = texts(sim, &chat)
         .iter()
         .filter(|t| t.contains("echo: second question"))
         .count();
-    assert_eq!(answers, 1, "{:?}", texts(&sim, &chat));
+    assert_eq!(answers, 1, "{:?}", texts(sim, &chat));
     let stats = model.stats_for(&msg_id);
     assert_eq!(stats.answers, 1, "{stats:?}");
     assert!(
@@ -269,24 +280,11 @@ async fn after_shutdown_no_opencode_process_is_left() {
         return;
     };
     let _serial = SERIAL.lock().await;
-    let sim = start_sim(sim_config()).await;
-    let model = FakeModel::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let alpha = project(dir.path(), "alpha", &model);
-    let engine = start(
-        &sim,
-        options(Some(bin), vec![alpha], dir.path()),
-        dir.path(),
-    )
-    .await;
-    let chat = one_to_one_conversation_id("quit-user");
-    sim.inject(InjectMessage::text_1to1(
-        "quit-user",
-        "Quit",
-        "before quitting",
-    ));
-    assert!(wait_for_text(&sim, &chat, "echo: before quitting").await);
-    let pid = pid_of(&engine, "alpha").expect("running server has a pid");
+    let h = alpha_only(bin, |options| options).await;
+    let engine = &h.engine;
+    let (_, answered) = h.ask("quit-user", "Quit", "before quitting").await;
+    assert!(answered);
+    let pid = pid_of(engine, "alpha").expect("running server has a pid");
     assert!(!group_members(pid).is_empty());
 
     engine.shutdown().await;
@@ -420,22 +418,18 @@ async fn an_idle_server_is_stopped_and_the_next_message_starts_it_again() {
         return;
     };
     let _serial = SERIAL.lock().await;
-    let sim = start_sim(sim_config()).await;
-    let model = FakeModel::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let alpha = project(dir.path(), "alpha", &model);
-    let options = ManagedOptions {
+    let h = alpha_only(bin, |options| ManagedOptions {
         idle_stop: Some(Duration::from_secs(3)),
-        ..options(Some(bin), vec![alpha], dir.path())
-    };
-    let engine = start(&sim, options, dir.path()).await;
-    let chat = one_to_one_conversation_id("idle-user");
-    sim.inject(InjectMessage::text_1to1("idle-user", "Idle", "wake up"));
-    assert!(wait_for_text(&sim, &chat, "echo: wake up").await);
-    let pid = pid_of(&engine, "alpha").expect("running server has a pid");
+        ..options
+    })
+    .await;
+    let (sim, engine) = (&h.sim, &h.engine);
+    let (chat, answered) = h.ask("idle-user", "Idle", "wake up").await;
+    assert!(answered);
+    let pid = pid_of(engine, "alpha").expect("running server has a pid");
 
-    let stopped = || server(&servers(&engine), "alpha").is_some_and(|s| s["state"] == "stopped");
-    assert!(eventually(LONG, stopped).await, "{:?}", servers(&engine));
+    let stopped = || server(&servers(engine), "alpha").is_some_and(|s| s["state"] == "stopped");
+    assert!(eventually(LONG, stopped).await, "{:?}", servers(engine));
     assert!(
         group_members(pid).is_empty(),
         "the idle server left processes behind"
@@ -446,6 +440,6 @@ async fn an_idle_server_is_stopped_and_the_next_message_starts_it_again() {
         "Idle",
         "again please",
     ));
-    assert!(wait_for_text(&sim, &chat, "echo: again please").await);
+    assert!(wait_for_text(sim, &chat, "echo: again please").await);
     engine.shutdown().await;
 }
